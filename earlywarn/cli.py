@@ -1,0 +1,117 @@
+"""The ``earlywarn`` command line: one group, verb subcommands loaded on demand.
+
+Each verb lives in ``earlywarn/commands/<verb>.py`` as a click command named ``command``. Nothing
+heavy is imported until a verb runs, so ``earlywarn --help`` stays instant. Errors that users can
+cause arrive as :class:`~earlywarn.errors.EarlyWarnError` and leave as one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from earlywarn.errors import EarlyWarnError
+
+# verb -> (module under earlywarn.commands, one-line help shown by `earlywarn --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "Run the whole system on a generated demo institution."),
+    "generate": ("generate", "Write a synthetic institution that knows its own truth."),
+    "validate": ("validate", "Check a data folder against the data contract."),
+    "import": ("importers", "Convert a public data set (OULAD) into a contract folder."),
+    "features": ("features", "Write the point-in-time first-term features as of an instant."),
+    "train": ("train", "Fit, evaluate and register a retention model."),
+    "promote": ("promote", "Make the challenger model the champion if it is at least as good."),
+    "drivers": ("drivers", "Measure what drives retention in an institution's own data."),
+    "score": ("score", "Score every first-term student with the champion model."),
+    "digest": ("digest", "Build (and send) each advisor's weekly digest of at-risk students."),
+    "scheduler": ("scheduler", "Run the weekly scoring, digest and retraining schedule."),
+    "status": ("status", "Show the champion model, last runs, deliveries and drift."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"earlywarn.commands.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=str),
+    envvar="EARLYWARN_HOME",
+    default=None,
+    help="Folder that holds all state (default: the current directory, or $EARLYWARN_HOME).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, step by step.")
+@click.version_option(package_name="earlywarn")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
+    """earlywarn: weekly early warnings of first-year attrition for online degree programs.
+
+    \b
+    Try it:
+      earlywarn demo                      # the whole system on a generated institution
+      earlywarn validate path/to/data     # check an institution's data folder
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = AppContext(home)
+
+
+class AppContext:
+    """What every command receives: the home folder and, loaded once on first use, the settings."""
+
+    def __init__(self, home: str | None) -> None:
+        self._home = home
+        self._settings: Any = None
+
+    @property
+    def settings(self) -> Any:
+        if self._settings is None:
+            from earlywarn.settings import load_settings
+
+            self._settings = load_settings(self._home)
+        return self._settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI, turning known errors into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="earlywarn", standalone_mode=False)
+    except EarlyWarnError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,78 @@
+"""Local calendar days and instants, as CONTRACT.md defines them.
+
+A ``date`` is a calendar day in the program's time zone; the instant it "ends" is the local
+midnight that follows it. Deadlines are due at the end of a local day, checkpoint week ``w`` is the
+local midnight ``start_date + 7w days``. All instants here are UTC ``pandas.Timestamp`` values or
+``datetime64[us, UTC]`` arrays.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+
+def is_valid_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_midnight(days: pd.Series | pd.DatetimeIndex, tz: str) -> pd.Series:
+    """The UTC instant at which each calendar day (naive midnight) begins in ``tz``.
+
+    Days whose local midnight does not exist (a DST gap at midnight) start at the first instant
+    after the gap; ambiguous midnights take the earlier instant.
+    """
+    values = pd.Series(pd.to_datetime(days)).dt.tz_localize(
+        tz, ambiguous="NaT", nonexistent="shift_forward"
+    )
+    ambiguous = values.isna() & pd.Series(pd.to_datetime(days)).notna()
+    if ambiguous.any():
+        values[ambiguous] = (
+            pd.Series(pd.to_datetime(days))[ambiguous]
+            .dt.tz_localize(tz, ambiguous=np.ones(int(ambiguous.sum()), dtype=bool))
+            .to_numpy()
+        )
+    return values.dt.tz_convert("UTC").dt.as_unit("us")
+
+
+def end_of_local_day(days: pd.Series | pd.DatetimeIndex, tz: str) -> pd.Series:
+    """The UTC instant that ends each calendar day in ``tz`` (the next local midnight).
+
+    A row dated ``d`` is visible as of ``t`` when ``end_of_local_day(d) <= t``; an item due on
+    ``d`` is on time when submitted at or before that instant (the contract's 23:59:59.999...).
+    """
+    return local_midnight(pd.Series(pd.to_datetime(days)) + pd.Timedelta(days=1), tz)
+
+
+def local_dates(instants: pd.Series, tz: str) -> pd.Series:
+    """The local calendar day (naive midnight, ``datetime64[s]``) of each UTC instant in ``tz``."""
+    local = instants.dt.tz_convert(tz).dt.tz_localize(None)
+    return local.dt.normalize().dt.as_unit("s")
+
+
+def checkpoint_instant(start_date: pd.Timestamp, week: int, tz: str) -> pd.Timestamp:
+    """Checkpoint week ``week`` of a term starting on ``start_date``: local midnight 7w days on."""
+    day = pd.Series([pd.Timestamp(start_date) + pd.Timedelta(days=7 * week)])
+    return pd.Timestamp(local_midnight(day, tz).iloc[0])
+
+
+def parse_instant(text: str) -> pd.Timestamp:
+    """Parse a user's ``--as-of``: ISO 8601; a bare date or a time without offset means UTC."""
+    stamp = pd.Timestamp(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(timezone.utc)
+    return stamp.tz_convert("UTC")
+
+
+def utc(value: datetime) -> pd.Timestamp:
+    """A timezone-aware datetime as a UTC ``pandas.Timestamp`` (naive means UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

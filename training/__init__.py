@@ -1,0 +1,1 @@
+"""What ML engineers run: labels, training datasets, fitting, evaluation, driver analysis, promotion."""
