@@ -96,7 +96,7 @@ class AppContext:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI, turning known errors into one line and an exit code."""
+    """Console-script entry point: known errors become one line on stderr and an exit code."""
     try:
         cli.main(args=argv, prog_name="earlywarn", standalone_mode=False)
     except EarlyWarnError as exc:

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         default=0.005, ge=0, description="How much lower a challenger's AUC may be and still win."
     )
     promote_max_ece: float = Field(
-        default=0.03, gt=0, description="Largest expected calibration error a promoted model may have."
+        default=0.03, gt=0, description="Largest calibration error (ECE) a promoted model may have."
     )
 
     # Scoring and digests
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(
         default=None, description="SMTP password (environment or *_FILE only)."
     )
-    smtp_timeout: float = Field(default=30.0, gt=0, description="Seconds before an SMTP call fails.")
+    smtp_timeout: float = Field(default=30.0, gt=0, description="SMTP timeout, seconds.")
     mail_from: str = Field(
         default="earlywarn@localhost", description="From address of every message."
     )
@@ -113,7 +113,7 @@ class Settings(BaseSettings):
     schedule_timezone: str = Field(default="UTC", description="IANA time zone of the schedule.")
     retrain_schedule: str | None = Field(
         default=None,
-        description="Optional retraining schedule as 'DAY HH:MM' in schedule_timezone (off by default).",
+        description="Retraining schedule, 'DAY HH:MM' in schedule_timezone; off when unset.",
     )
 
     @model_validator(mode="after")
@@ -205,9 +205,10 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "settings"
-        source = (
-            f"EARLYWARN_{field.upper()}"
-            if f"EARLYWARN_{field.upper()}" in os.environ and f"EARLYWARN_{field.upper()}" in env_names
-            else (str(toml_path) if field in from_file else "settings")
-        )
+        env_name = f"EARLYWARN_{field.upper()}"
+        if env_name in os.environ and env_name in env_names:
+            source = env_name
+        else:
+            source = str(toml_path) if field in from_file else "settings"
+
         raise SettingsError(f"{source}: {field}: {err['msg']}; fix or unset it") from exc

@@ -8,7 +8,7 @@ local midnight ``start_date + 7w days``. All instants here are UTC ``pandas.Time
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -68,7 +68,7 @@ def parse_instant(text: str) -> pd.Timestamp:
     """Parse a user's ``--as-of``: ISO 8601; a bare date or a time without offset means UTC."""
     stamp = pd.Timestamp(text)
     if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(timezone.utc)
+        stamp = stamp.tz_localize(UTC)
     return stamp.tz_convert("UTC")
 
 

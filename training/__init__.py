@@ -1,1 +1,1 @@
-"""What ML engineers run: labels, training datasets, fitting, evaluation, driver analysis, promotion."""
+"""What ML engineers run: labels, datasets, fitting, evaluation, drivers and promotion."""
