@@ -98,7 +98,8 @@ class AppContext:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: known errors become one line on stderr and an exit code."""
     try:
-        cli.main(args=argv, prog_name="earlywarn", standalone_mode=False)
+        # With standalone_mode=False click returns a command's ctx.exit(code) instead of exiting.
+        code = cli.main(args=argv, prog_name="earlywarn", standalone_mode=False)
     except EarlyWarnError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,287 @@
+"""Validating a data folder against CONTRACT.md, every rule, vectorised.
+
+:func:`validate_folder` reads every table, parses each column to its type and checks the rules
+that :mod:`earlywarn.contract.schema` states column by column (required, unique, one of, ranges,
+references); :mod:`earlywarn.contract.rules` checks the rules that relate columns and tables. It
+collects every problem instead of stopping at the first, and builds the typed
+:class:`~earlywarn.contract.tables.Tables` only from a clean folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from earlywarn.contract.load import RawTable, find_table_files, read_table_file
+from earlywarn.contract.parse import Parsed, parse_column
+from earlywarn.contract.report import ProblemLog, ValidationReport
+from earlywarn.contract.schema import TABLES, Column, TableSpec, key_column
+from earlywarn.errors import Problem
+
+_TYPE_HINTS = {
+    "int": "not a whole number",
+    "float": "not a number",
+    "bool": "not a bool: use true/false or 1/0",
+    "date": "not a date: use YYYY-MM-DD (a real calendar day)",
+    "timestamp": "not an ISO 8601 timestamp: use e.g. 2024-01-31T14:05:00Z or 2024-01-31 09:05:00",
+}
+
+
+@dataclass
+class LoadedTable:
+    """A table whose columns have been parsed: the working state of the validator."""
+
+    raw: RawTable
+    spec: TableSpec
+    columns: dict[str, Parsed] = field(default_factory=dict)
+    # Reference column -> row of the referenced table (-1: empty or unknown); None if unchecked.
+    codes: dict[str, np.ndarray | None] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return self.raw.data.num_rows
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+    def values(self, column: str) -> np.ndarray:
+        parsed = self.columns[column].values
+        if isinstance(parsed, pa.Array):
+            raise TypeError(f"{column} is a string column")
+        return parsed
+
+    def present(self, column: str) -> np.ndarray:
+        """Rows whose value in ``column`` is there and parsed (False when the column is absent)."""
+        if column not in self.columns:
+            return np.zeros(self.rows, dtype=bool)
+        parsed = self.columns[column]
+        return ~parsed.missing & ~parsed.bad
+
+    def code(self, column: str) -> np.ndarray | None:
+        return self.codes.get(column)
+
+
+def validate_folder(folder: Path, *, per_rule: int | None = None) -> ValidationReport:
+    """Check every rule of the contract on the folder; the report lists what is wrong.
+
+    Raises :class:`~earlywarn.errors.DataFolderError` only when ``folder`` is not a readable
+    folder; everything else (unreadable files included) is reported as problems.
+    """
+    from earlywarn.contract.rules import check_cross_table_rules
+
+    folder = Path(folder)
+    log = ProblemLog() if per_rule is None else ProblemLog(per_rule)
+    files, folder_problems, warnings = find_table_files(folder)
+    report = ValidationReport(folder=folder, warnings=warnings, files=dict(files))
+    log.extend(folder_problems)
+    loaded: dict[str, LoadedTable] = {}
+    for name, path in files.items():
+        raw = read_table_file(name, path)
+        if isinstance(raw, Problem):
+            log.add(raw)
+            report.unreadable = True
+            continue
+        log.extend(raw.problems)
+        report.row_counts[name] = raw.data.num_rows
+        table = _parse_table(raw, log, report.warnings)
+        if table is not None:
+            loaded[name] = table
+    for table in loaded.values():
+        _check_columns(table, log)
+    for table in loaded.values():
+        _check_references(table, loaded, files, log)
+    check_cross_table_rules(loaded, log)
+    report.date_range = _date_range(loaded)
+    report.problems = log.problems
+    if not log.problems:
+        from earlywarn.contract.build import build_tables
+
+        report.tables = build_tables(loaded, files)
+    return report
+
+
+def _parse_table(raw: RawTable, log: ProblemLog, warnings: list[str]) -> LoadedTable | None:
+    spec = TABLES[raw.name]
+    names = raw.data.column_names
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            log.add(Problem(raw.file, "the header names this column twice", column=name))
+        seen.add(name)
+    unknown = [name for name in dict.fromkeys(names) if name not in spec.names]
+    if unknown:
+        warnings.append(
+            f"{raw.file}: column{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(unknown)} not in the data contract; ignored"
+        )
+    missing = [c.name for c in spec.columns if not c.optional and c.name not in seen]
+    for name in missing:
+        log.add(
+            Problem(
+                raw.file,
+                f"required column {name} is missing from the header; add it",
+                column=name,
+            )
+        )
+    if missing or len(seen) != len(names):
+        return None
+    table = LoadedTable(raw, spec)
+    for column in spec.columns:
+        if column.name not in seen:
+            continue
+        parsed = parse_column(raw.data.column(column.name), column)
+        if isinstance(parsed, str):
+            log.add(Problem(raw.file, parsed, column=column.name))
+            continue
+        table.columns[column.name] = parsed
+        log.rows(raw, column.name, _TYPE_HINTS.get(column.type, "bad value"), parsed.bad)
+        if not (column.optional or column.empty_ok):
+            rule = "empty: a value is required"
+            log.rows(raw, column.name, rule, parsed.missing, lambda rows: [""] * len(rows))
+    return table
+
+
+def _check_columns(table: LoadedTable, log: ProblemLog) -> None:
+    """Rules of one column at a time: one of, ranges, unique, time zones, email addresses."""
+    raw = table.raw
+    for column in table.spec.columns:
+        if column.name not in table.columns:
+            continue
+        parsed = table.columns[column.name]
+        ok = ~parsed.missing & ~parsed.bad
+        if column.choices is not None and isinstance(parsed.values, pa.Array):
+            allowed = np.asarray(
+                pc.fill_null(pc.is_in(parsed.values, pa.array(column.choices)), True).to_numpy(
+                    zero_copy_only=False
+                ),
+                dtype=bool,
+            )
+            rule = f"must be one of {', '.join(column.choices)}"
+            log.rows(raw, column.name, rule, ~allowed & ~parsed.missing)
+        if column.minimum is not None or column.maximum is not None:
+            _check_range(table, column, ok, log)
+        if column.unique and isinstance(parsed.values, pa.Array):
+            _check_unique(table, [column.name], log)
+    if table.spec.name == "enrollments" and all(table.has(c) for c in table.spec.key):
+        _check_unique(table, list(table.spec.key), log)
+    if table.spec.name == "programs" and table.has("timezone"):
+        _check_timezones(table, log)
+    if table.spec.name == "advisors" and table.has("email"):
+        emails = table.columns["email"].values
+        assert isinstance(emails, pa.Array)
+        looks_ok = pc.match_substring_regex(emails, r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
+        bad = ~np.asarray(pc.fill_null(looks_ok, True).to_numpy(zero_copy_only=False), bool)
+        log.rows(raw, "email", "not an email address (name@example.org)", bad)
+
+
+def _check_range(table: LoadedTable, column: Column, ok: np.ndarray, log: ProblemLog) -> None:
+    values = table.values(column.name).astype(np.float64)
+    outside = np.zeros(table.rows, dtype=bool)
+    if column.minimum is not None:
+        outside |= values < column.minimum
+    if column.maximum is not None:
+        outside |= values > column.maximum
+    if column.minimum is not None and column.maximum is not None:
+        rule = f"out of range: must be {column.minimum:g} to {column.maximum:g}"
+    elif column.minimum is not None:
+        rule = f"out of range: must be at least {column.minimum:g}"
+    else:
+        rule = f"out of range: must be at most {column.maximum:g}"
+    log.rows(table.raw, column.name, rule, outside & ok)
+
+
+def _check_unique(table: LoadedTable, columns: list[str], log: ProblemLog) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {name: table.columns[name].values.to_pandas() for name in columns}  # type: ignore[union-attr]
+    )
+    repeated = frame.duplicated(keep="first").to_numpy() & frame.notna().all(axis=1).to_numpy()
+    if len(columns) == 1:
+        rule = f"duplicate {columns[0]}: each must appear once"
+        log.rows(table.raw, columns[0], rule, repeated)
+    else:
+        key = ", ".join(columns)
+        rule = f"duplicate key ({key}): each combination must appear once"
+
+        def shown(rows: np.ndarray) -> list[str]:
+            return ["/".join(map(str, frame.iloc[int(row)].tolist())) for row in rows]
+
+        log.rows(table.raw, None, rule, repeated, shown)
+
+
+def _check_timezones(table: LoadedTable, log: ProblemLog) -> None:
+    from earlywarn.timeutil import is_valid_timezone
+
+    zones = table.columns["timezone"].values
+    assert isinstance(zones, pa.Array)
+    known = {zone: is_valid_timezone(zone) for zone in pc.unique(zones).to_pylist() if zone}
+    bad_zones = [zone for zone, ok in known.items() if not ok]
+    if bad_zones:
+        bad = np.asarray(
+            pc.fill_null(pc.is_in(zones, pa.array(bad_zones)), False).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=bool,
+        )
+        rule = "unknown time zone: use an IANA name such as America/New_York or UTC"
+        log.rows(table.raw, "timezone", rule, bad)
+
+
+def _check_references(
+    table: LoadedTable,
+    loaded: dict[str, LoadedTable],
+    files: dict[str, Path],
+    log: ProblemLog,
+) -> None:
+    """Each reference column must hold a key of its table; remember the row it points to."""
+    for column in table.spec.columns:
+        if column.references is None or column.name not in table.columns:
+            continue
+        child = table.columns[column.name].values
+        assert isinstance(child, pa.Array)
+        present = ~table.columns[column.name].missing
+        parent = loaded.get(column.references)
+        parent_key = key_column(column.references)
+        if parent is None or parent_key not in parent.columns:
+            if column.references not in files and present.any():
+                rule = (
+                    f"refers to {column.references} but the folder has no {column.references} "
+                    f"table: add {column.references}.csv or leave {column.name} empty"
+                )
+                log.rows(table.raw, column.name, rule, present)
+            table.codes[column.name] = None
+            continue
+        keys = parent.columns[parent_key].values
+        found = pc.index_in(child, value_set=keys)
+        codes = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
+        table.codes[column.name] = codes
+        unknown = present & (codes < 0)
+        article = "an" if parent_key[0] in "aeiou" else "a"
+        rule = f"not {article} {parent_key} in {parent.raw.file}: use one listed there"
+        log.rows(table.raw, column.name, rule, unknown)
+
+
+def _date_range(loaded: dict[str, LoadedTable]) -> tuple[date, date] | None:
+    """The earliest and latest calendar day of any date or timestamp in the folder (UTC days)."""
+    lows: list[np.datetime64] = []
+    highs: list[np.datetime64] = []
+    for table in loaded.values():
+        for column in table.spec.columns:
+            if column.type not in ("date", "timestamp") or column.name not in table.columns:
+                continue
+            values = table.values(column.name)
+            good = values[table.present(column.name)]
+            if good.size:
+                lows.append(good.min().astype("datetime64[D]"))
+                highs.append(good.max().astype("datetime64[D]"))
+    if not lows:
+        return None
+    low: date = min(lows).astype(object)
+    high: date = max(highs).astype(object)
+    return low, high
