@@ -1,0 +1,346 @@
+"""The weekly digest job: select, render, commit to the outbox, then deliver.
+
+:func:`run_digests` is what ``earlywarn digest`` and the scheduler call. With ``send=False`` it
+writes every message as an ``.eml`` file under ``Settings.outbox_dir/<week>/`` and touches no
+delivery state. With ``send=True`` it commits each advisor's digest to the outbox (one
+transaction, before any send), delivers everything pending (earlier weeks first), then builds the
+operator summary, which goes to ``Settings.operator_email`` or, when that is unset, to the folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.utils import parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from earlywarn.digest.render import (
+    DigestContext,
+    as_of_text,
+    render_digest,
+    render_operator_summary,
+)
+from earlywarn.digest.selection import (
+    AdvisorDigest,
+    Selection,
+    Thresholds,
+    Unassigned,
+    roster_from_tables,
+    select_digests,
+)
+from earlywarn.errors import DeliveryError, SettingsError
+from earlywarn.mail.delivery import DeliveryResult, RetryPolicy, deliver, utc_now
+from earlywarn.mail.message import Attachment, build_message, message_bytes, parse_address
+from earlywarn.mail.senders import FolderSender, Sender, SMTPSender
+from earlywarn.state import (
+    OPERATOR_ID,
+    OutgoingMessage,
+    StateError,
+    StoredRun,
+    as_utc,
+    open_state,
+    outbox_entries,
+    previous_scored_week,
+    run_for_week,
+    scores_for_week,
+    week_key,
+)
+from earlywarn.state.outbox import OutboxEntry, sent_recipients, stage
+
+if TYPE_CHECKING:
+    import jinja2
+    from sqlalchemy import Engine
+
+    from earlywarn.contract.tables import Tables
+    from earlywarn.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DigestResult:
+    """What one digest run did (advisor ids only: no names, no addresses)."""
+
+    week: str
+    dry_run: bool
+    digests: list[str] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)
+    kept_failed: list[str] = field(default_factory=list)
+    unassigned: list[Unassigned] = field(default_factory=list)
+    unknown_students: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    delivery: DeliveryResult = field(default_factory=DeliveryResult)
+    operator: str = "not built"
+    pending: list[OutboxEntry] = field(default_factory=list)
+    failed: list[OutboxEntry] = field(default_factory=list)
+
+
+def mail_from_address(settings: Settings) -> Address:
+    """``Settings.mail_from`` ('earlywarn@uni.edu' or 'Early Warning <earlywarn@uni.edu>')."""
+    name, addr = parseaddr(settings.mail_from)
+    try:
+        return parse_address(addr, name or "earlywarn", who="mail_from")
+    except DeliveryError as exc:
+        raise SettingsError(f"EARLYWARN_MAIL_FROM / mail_from: {exc}") from exc
+
+
+def _data_folder(tables: Tables) -> str:
+    paths = list(tables.sources.values())
+    return str(paths[0].parent) if paths else "DIR"
+
+
+def _scored_run(engine: Engine, tables: Tables, as_of: datetime, week: str) -> StoredRun:
+    run = run_for_week(engine, week)
+    if run is None:
+        raise StateError(
+            f"the week of {week} has not been scored; run earlywarn score {_data_folder(tables)} "
+            f"--as-of {as_utc(as_of).isoformat()} first"
+        )
+    return run
+
+
+def _message(
+    settings: Settings,
+    *,
+    recipient_id: str,
+    week: str,
+    kind: str,
+    to: Address,
+    subject: str,
+    text: str,
+    html: str | None,
+    now: datetime,
+    attachments: tuple[Attachment, ...] = (),
+    n_students: int = 0,
+) -> OutgoingMessage:
+    sender = mail_from_address(settings)
+    msg = build_message(
+        to=to,
+        mail_from=sender,
+        subject=subject,
+        text=text,
+        html=html,
+        date=now,
+        attachments=attachments,
+        list_unsubscribe=settings.list_unsubscribe,
+    )
+    return OutgoingMessage(
+        recipient_id=recipient_id,
+        week=week,
+        kind="operator" if kind == "operator" else "advisor",
+        to_addr=to.addr_spec,
+        from_addr=sender.addr_spec,
+        subject=subject,
+        message_id=str(msg["Message-ID"]),
+        data=message_bytes(msg),
+        n_students=n_students,
+    )
+
+
+def _digest_message(
+    settings: Settings,
+    env: jinja2.Environment,
+    digest: AdvisorDigest,
+    ctx: DigestContext,
+    now: datetime,
+) -> OutgoingMessage:
+    rendered = render_digest(env, digest, ctx)
+    advisor = digest.advisor
+    assert advisor.email is not None  # selection sends address-less advisors to the operator
+    to = parse_address(
+        advisor.email, advisor.name, who=f"advisors.csv, advisor {advisor.advisor_id}"
+    )
+    return _message(
+        settings,
+        recipient_id=advisor.advisor_id,
+        week=ctx.week,
+        kind="advisor",
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        now=now,
+        attachments=(Attachment(rendered.csv_name, rendered.csv_text),),
+        n_students=len(digest.students),
+    )
+
+
+def _operator_context(
+    settings: Settings,
+    *,
+    run: StoredRun,
+    week: str,
+    selection: Selection,
+    result: DigestResult,
+) -> dict[str, Any]:
+    warnings = [d for d in run.drift if d.level == "warning" or d.psi >= settings.drift_psi_warning]
+    return {
+        "week": week,
+        "dry_run": result.dry_run,
+        "outbox_folder": str(settings.outbox_dir / week),
+        "as_of_text": as_of_text(run.as_of),
+        "model_version": run.model_version,
+        "run_id": run.run_id,
+        "n_scored": sum(selection.tier_counts.values()),
+        "tiers": selection.tier_counts,
+        "n_digests": len(selection.digests),
+        "n_listed": sum(len(d.students) for d in selection.digests),
+        "already_sent": result.already_sent,
+        "unassigned": selection.unassigned,
+        "unknown_students": selection.unknown_students,
+        "psi_warning": settings.drift_psi_warning,
+        "drift_warnings": warnings,
+        "sent_now": len(result.delivery.sent),
+        "pending": result.pending,
+        "failed": result.failed,
+    }
+
+
+def _deliveries(engine: Engine, week: str, result: DigestResult) -> None:
+    """Fill in what is pending (any week) and what failed (this week, or in this run)."""
+    failed_now = {key for key, _ in result.delivery.failed}
+    result.pending = outbox_entries(engine, status="pending")
+    result.failed = [
+        e for e in outbox_entries(engine, status="failed") if e.week == week or e.key in failed_now
+    ]
+
+
+def run_digests(
+    settings: Settings,
+    tables: Tables,
+    as_of: datetime,
+    *,
+    send: bool,
+    clock: Callable[[], datetime] = utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    sender: Sender | None = None,
+    policy: RetryPolicy | None = None,
+    engine: Engine | None = None,
+) -> DigestResult:
+    """Build the digests of the week of ``as_of`` and write them (dry run) or send them.
+
+    Raises :class:`~earlywarn.state.StateError` when that week has not been scored, and
+    :class:`~earlywarn.errors.DeliveryError` when the mail server refuses our settings (login,
+    TLS, sender address); either way nothing already committed to the outbox is lost.
+    """
+    from earlywarn.templating import template_environment
+
+    engine = engine or open_state(settings.state_url)
+    week = week_key(as_of)
+    run = _scored_run(engine, tables, as_of, week)
+    previous_week = previous_scored_week(engine, week)
+    previous = (
+        {s.student_id: s.risk for s in scores_for_week(engine, previous_week)}
+        if previous_week
+        else {}
+    )
+    thresholds = Thresholds(
+        high=settings.tier_high,
+        medium=settings.tier_medium,
+        max_students=settings.digest_max_students,
+        worse_margin=settings.digest_worse_margin,
+    )
+    selection = select_digests(
+        scores_for_week(engine, week), previous, roster_from_tables(tables, as_of), thresholds
+    )
+    env = template_environment(settings.templates_dir)
+    ctx = DigestContext(
+        week=week,
+        previous_week=previous_week,
+        as_of=run.as_of,
+        model_version=run.model_version,
+        medium=settings.tier_medium,
+        operator_contact=settings.operator_email or mail_from_address(settings).addr_spec,
+    )
+    result = DigestResult(
+        week=week,
+        dry_run=not send,
+        unassigned=selection.unassigned,
+        unknown_students=selection.unknown_students,
+    )
+    already = sent_recipients(engine, week) if send else set()
+    now = clock()
+    messages = [
+        _digest_message(settings, env, d, ctx, now)
+        for d in selection.digests
+        if d.advisor.advisor_id not in already
+    ]
+    result.digests = [d.advisor.advisor_id for d in selection.digests]
+    result.already_sent = sorted(already & set(result.digests))
+    folder = FolderSender(settings.outbox_dir)
+    if not send:
+        for message in messages:
+            folder.send(message)
+        _deliveries(engine, week, result)
+    else:
+        staged = stage(engine, messages, now)
+        result.kept_failed = staged.kept_failed
+        log.info(
+            "week %s: %d digests staged (%d new, %d refreshed), %d already sent",
+            week,
+            len(messages),
+            len(staged.added),
+            len(staged.refreshed),
+            len(result.already_sent),
+        )
+        sender = sender or SMTPSender.from_settings(settings)
+        # Everything pending goes out, earlier weeks first, except this week's operator summary:
+        # it is rebuilt below with the outcome of these deliveries.
+        waiting = [
+            e
+            for e in outbox_entries(engine, status="pending")
+            if not (e.recipient_id == OPERATOR_ID and e.week == week)
+        ]
+        result.delivery = deliver(engine, sender, waiting, clock=clock, sleep=sleep, policy=policy)
+        _deliveries(engine, week, result)
+
+    summary = render_operator_summary(
+        env, _operator_context(settings, run=run, week=week, selection=selection, result=result)
+    )
+    subject = (
+        f"earlywarn operator summary: week of {week} "
+        f"({len(selection.unassigned)} unassigned, {len(result.failed)} failed, "
+        f"{len(result.pending)} pending)"
+    )
+    operator_to = settings.operator_email
+    to = (
+        parse_address(operator_to, "earlywarn operator", who="operator_email")
+        if operator_to
+        else None
+    )
+    summary_message = _message(
+        settings,
+        recipient_id=OPERATOR_ID,
+        week=week,
+        kind="operator",
+        to=to or mail_from_address(settings),
+        subject=subject,
+        text=summary,
+        html=None,
+        now=clock(),
+        n_students=len(selection.unassigned),
+    )
+    if not send or to is None:
+        folder.send(summary_message)
+        result.operator = f"written to {folder.path_for(summary_message)}"
+    elif OPERATOR_ID in sent_recipients(engine, week):
+        result.operator = "already sent for this week"
+    else:
+        stage(engine, [summary_message], clock())
+        entries = outbox_entries(engine, week=week, status="pending")
+        mine = [e for e in entries if e.recipient_id == OPERATOR_ID]
+        operator_sender = sender or SMTPSender.from_settings(settings)
+        done = deliver(engine, operator_sender, mine, clock=clock, sleep=sleep, policy=policy)
+        result.delivery.sent.extend(done.sent)
+        result.delivery.failed.extend(done.failed)
+        result.delivery.still_pending.extend(done.still_pending)
+        result.operator = (
+            "sent" if done.sent else "failed" if done.failed else "pending" if mine else "not sent"
+        )
+    result.files = list(folder.written)
+    return result

@@ -1,0 +1,163 @@
+"""The state database's tables (SQLAlchemy Core) and :func:`create_state_engine`.
+
+Four tables: ``scoring_runs`` (one row per ``earlywarn score`` run), ``drift`` (per run and
+feature), ``scores`` (one row per student and week; rescoring a week replaces its rows) and
+``outbox`` (one rendered message per recipient and week, with its delivery status).
+Instants are stored as naive UTC and read back as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Dialect,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC, so every backend compares instants correctly."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+meta = Table(
+    "earlywarn_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+scoring_runs = Table(
+    "scoring_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("week", String(10), nullable=False, index=True),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("n_students", Integer, nullable=False),
+    Column("n_scored", Integer, nullable=False),
+    Column("n_high", Integer, nullable=False),
+    Column("n_medium", Integer, nullable=False),
+    Column("n_low", Integer, nullable=False),
+    Column("drift_summary", Text, nullable=False),  # JSON
+    Column("details", Text, nullable=False),  # JSON
+)
+
+drift = Table(
+    "drift",
+    metadata,
+    Column("run_id", String(64), ForeignKey("scoring_runs.run_id"), primary_key=True),
+    Column("feature", String(200), primary_key=True),
+    Column("psi", Float, nullable=False),
+    Column("level", String(10), nullable=False),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("student_id", String(200), primary_key=True),
+    Column("week", String(10), primary_key=True),
+    Column("risk", Float, nullable=False),
+    Column("tier", String(10), nullable=False),
+    Column("advisor_id", String(200)),
+    Column("program_id", String(200), nullable=False),
+    Column("courses", Text, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON list of {"driver", "text", "action"}
+    Column("model_version", String(64), nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Column("run_id", String(64), ForeignKey("scoring_runs.run_id"), nullable=False),
+    Index("ix_scores_week_advisor", "week", "advisor_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("recipient_id", String(200), primary_key=True),  # advisor_id, or "__operator__"
+    Column("week", String(10), primary_key=True),
+    Column("kind", String(10), nullable=False),  # "advisor" | "operator"
+    Column("to_addr", Text, nullable=False),
+    Column("from_addr", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("message", LargeBinary, nullable=False),  # the RFC 5322 bytes, exactly as sent
+    Column("n_students", Integer, nullable=False),
+    Column("status", String(10), nullable=False, index=True),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("claimed_until", UTCDateTime),  # a sender's lease, so two processes never both send
+)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_state_engine(url: str) -> Engine:
+    """An engine on ``url`` with every table created if missing (SQLite folders too)."""
+    parsed = make_url(url)
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        if found is None:
+            conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(found) > SCHEMA_VERSION:
+            from earlywarn.state.records import StateError
+
+            raise StateError(
+                f"{parsed.render_as_string(hide_password=True)}: state schema version {found} is "
+                f"newer than this earlywarn ({SCHEMA_VERSION}); upgrade earlywarn"
+            )
+    return engine
