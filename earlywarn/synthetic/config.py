@@ -1,0 +1,96 @@
+"""The knobs of the synthetic institution and the outcome model's calibration targets.
+
+The targets are the report's 25th-to-75th-percentile effects (docs/synthetic.md cites each one).
+A driver's coefficient is its target divided by its designed interquartile range, so that the
+effect measured on generated data (``_truth/drivers.json``) lands close to the target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+DEFAULT_STUDENTS = 17960
+DEFAULT_PROGRAMS = 19
+DEFAULT_SEED = 42
+# A fixed "today" so that the output never depends on the day the generator runs.
+DEFAULT_TODAY = date(2026, 10, 19)
+
+# Years of terms before --today (each program keeps this much history).
+HISTORY_YEARS = 3
+# A yes/no driver's effect is measured from 0 to 1.
+YES_NO_DRIVERS = frozenset(
+    {
+        "completed_open_course",
+        "stackable_open_course",
+        "first_assessment_on_time",
+        "dropped_after_deadline",
+        "has_staff_graded",
+        "has_hands_on",
+    }
+)
+
+# driver -> (target effect in percentage points, designed 25th-to-75th percentile range, centre).
+# The centre only moves the intercept; a missing value counts as the centre (contributes 0).
+DRIVER_TARGETS: dict[str, tuple[float, float, float]] = {
+    "completed_open_course": (12.0, 1.0, 0.0),
+    "stackable_open_course": (3.0, 1.0, 0.0),
+    "first_assessment_on_time": (6.0, 1.0, 1.0),
+    "days_active_first_term": (4.5, 27.0, 26.0),
+    "learning_hours_first_term": (1.0, 41.0, 32.0),
+    "days_active_before_first_deadline": (2.0, 4.0, 5.0),
+    "learning_hours_before_first_deadline": (0.5, 7.3, 6.0),
+    "grade_first_term": (3.0, 23.0, 80.0),
+    "courses_enrolled": (8.0, 1.0, 2.0),
+    "courses_dropped": (-7.0, 1.0, 0.0),
+    "dropped_after_deadline": (-8.0, 1.0, 0.0),
+    "has_staff_graded": (6.0, 1.0, 0.5),
+    "has_hands_on": (3.0, 1.0, 0.75),
+    "practice_share": (2.0, 0.076, 0.14),
+    "video_share": (0.3, 0.1, 0.48),
+    "reading_share": (-1.5, 0.134, 0.25),
+    "staff_grade_share": (1.5, 0.254, 0.12),
+    "peer_grade_share": (-4.0, 0.27, 0.12),
+    "quiz_grade_share": (-2.0, 0.386, 0.36),
+    "graded_weight_centroid": (1.0, 0.14, 0.7),
+    "max_item_weight": (1.0, 0.14, 0.33),
+    "course_median_days_active": (4.0, 6.75, 15.0),
+}
+DRIVERS: tuple[str, ...] = tuple(DRIVER_TARGETS)
+
+# The outcome model's intercept (the mean retention probability before program effects) and
+# its clipping bounds.
+BASE_RETENTION = 0.75
+P_MIN, P_MAX = 0.02, 0.98
+PROGRAM_EFFECT_SD = 0.02
+
+# Confounders: observed variables that move both behaviour and the baseline (points).
+AGE_POINTS_PER_YEAR = 0.08  # per year above AGE_CENTRE
+AGE_CENTRE = 33.0
+EDUCATION_POINTS = {"secondary": -3.0, "bachelor": 0.0, "master": 1.5, "doctorate": 1.5}
+COUNTRY_POINTS = {
+    "North America": 1.0,
+    "Europe": 1.5,
+    "Latin America": -1.5,
+    "South Asia": -1.0,
+    "East Asia & Pacific": 0.5,
+    "Middle East & North Africa": -1.0,
+    "Sub-Saharan Africa": -2.0,
+}
+LONG_TIME_LEARNER_POINTS = 3.0  # joined the platform at least 365 days before the first term
+LONG_TIME_LEARNER_DAYS = 365
+LATE_ADMISSION_POINTS = -3.0  # admitted fewer than 30 days before the first term
+LATE_ADMISSION_DAYS = 30
+OPEN_UNFINISHED_FREE_POINTS = -1.5  # per free open-course enrolment not completed before start
+
+PASS_SCORE = 50.0
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What one run of the generator makes: its size, its seed and its "today"."""
+
+    students: int = DEFAULT_STUDENTS
+    programs: int = DEFAULT_PROGRAMS
+    seed: int = DEFAULT_SEED
+    today: date = DEFAULT_TODAY
