@@ -1,0 +1,84 @@
+"""``earlywarn scheduler run``: the weekly scoring, digest and retraining schedule."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime
+from typing import Any
+
+import click
+
+
+@click.group("scheduler")
+def command() -> None:
+    """Run the weekly scoring, digest and (optional) retraining schedule.
+
+    The schedule comes from the settings (schedule_day, schedule_hour, schedule_minute,
+    schedule_timezone, retrain_schedule). Only one scheduler may run per home folder.
+
+    \b
+    Examples:
+      earlywarn scheduler run            # run until stopped (SIGTERM or Ctrl-C)
+      earlywarn scheduler run --once     # run this week's job now, then exit
+    """
+
+
+def _when(moment: datetime | None) -> str:
+    return "paused" if moment is None else moment.isoformat(timespec="minutes")
+
+
+@command.command("run")
+@click.option("--once", is_flag=True, help="Run the weekly job now and exit (no schedule).")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="T",
+    help="With --once: score as of this instant (ISO 8601; default now).",
+)
+@click.option("--no-send", is_flag=True, help="With --once: build the digests but send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the run summary as JSON.")
+@click.pass_obj
+def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -> None:
+    """Start the scheduler in the foreground (or, with --once, run the weekly job now).
+
+    A run missed while the scheduler was down runs once when it is back. SIGTERM or Ctrl-C stop
+    it cleanly: a running job stops between its steps and the lock is released.
+
+    \b
+    Examples:
+      earlywarn scheduler run
+      earlywarn scheduler run --once --as-of 2026-10-05T07:00Z
+    """
+    settings = obj.settings
+    logging.getLogger("earlywarn").setLevel(logging.INFO)
+    if as_of is not None and not once:
+        raise click.UsageError("--as-of only goes with --once")
+    if once:
+        from earlywarn.commands.score import parse_as_of
+        from earlywarn.jobs import weekly_run
+        from earlywarn.lock import scheduler_lock
+
+        instant = None if as_of is None else parse_as_of(as_of).to_pydatetime()
+        with scheduler_lock(settings.home):
+            report = weekly_run(settings, as_of=instant, send=not no_send)
+        if as_json:
+            click.echo(json.dumps(report.to_json(), indent=2, default=str))
+        else:
+            click.echo(report.describe())
+        return
+
+    from earlywarn.scheduler import ScheduledRun, run_scheduler
+
+    def started(runs: list[ScheduledRun]) -> None:
+        click.echo(f"scheduler started (pid {os.getpid()}, home {settings.home})")
+        for scheduled in runs:
+            click.echo(f"  {scheduled.job_id}: next run {_when(scheduled.next_run_time)}")
+
+    def stopping(signal_name: str) -> None:
+        click.echo(f"{signal_name}: stopping after the current step", err=True)
+
+    run_scheduler(settings, on_started=started, on_stopping=stopping)
+    click.echo("scheduler stopped")

@@ -1,0 +1,171 @@
+"""``earlywarn status``: the champion model, the last runs, deliveries, the schedule and drift."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from earlywarn.settings import Settings
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+def _local(moment: datetime | None, settings: Settings) -> datetime | None:
+    """An instant in the schedule's time zone, as the schedule is written."""
+    from zoneinfo import ZoneInfo
+
+    return None if moment is None else moment.astimezone(ZoneInfo(settings.schedule_timezone))
+
+
+def _champion(settings: Settings) -> dict[str, Any] | None:
+    """The champion's version and when it was promoted (``None`` when there is no champion)."""
+    from earlywarn.registry import CHAMPION, MODEL_NAME, alias_version, client
+
+    version = alias_version(settings, CHAMPION)
+    if version is None:
+        return None
+    details = client(settings).get_model_version(MODEL_NAME, version)
+    promoted = details.tags.get("promotion.at")
+    return {
+        "name": MODEL_NAME,
+        "version": version,
+        "promoted_at": promoted,
+        "promoted_by": details.tags.get("promotion.by"),
+        "promotion_status": details.tags.get("promotion.status"),
+    }
+
+
+def collect_status(settings: Settings) -> dict[str, Any]:
+    """Everything ``earlywarn status`` shows, as one JSON-able object."""
+    from earlywarn.lock import lock_holder
+    from earlywarn.scheduler import scheduled_runs
+    from earlywarn.state import latest_run, open_state, outbox_entries
+    from earlywarn.state.job_runs import recent_job_runs
+
+    engine = open_state(settings.state_url)
+    try:
+        run = latest_run(engine)
+        pending = outbox_entries(engine, status="pending")
+        failed = outbox_entries(engine, status="failed")
+        jobs = recent_job_runs(engine, limit=5)
+    finally:
+        engine.dispose()
+    last_run = None
+    drift: list[dict[str, Any]] = []
+    if run is not None:
+        last_run = {
+            "week": run.week,
+            "as_of": _iso(run.as_of),
+            "finished_at": _iso(run.finished_at),
+            "model_version": run.model_version,
+            "students": run.n_scored,
+            "tiers": {"high": run.n_high, "medium": run.n_medium, "low": run.n_low},
+        }
+        drift = [{"feature": d.feature, "psi": round(d.psi, 4)} for d in run.drift_warnings]
+    return {
+        "home": str(settings.home),
+        "champion": _champion(settings),
+        "last_scoring_run": last_run,
+        "drift_warnings": drift,
+        "drift_psi_warning": settings.drift_psi_warning,
+        "deliveries": {
+            "pending": len(pending),
+            "pending_weeks": dict(sorted(Counter(e.week for e in pending).items())),
+            "failed": [
+                {"recipient_id": e.recipient_id, "week": e.week, "error": e.last_error}
+                for e in failed
+            ],
+        },
+        "scheduler": {
+            "running_pid": lock_holder(settings.home),
+            "timezone": settings.schedule_timezone,
+            "next_runs": [
+                {"job": r.job_id, "next_run_time": _iso(_local(r.next_run_time, settings))}
+                for r in scheduled_runs(settings)
+            ],
+        },
+        "recent_jobs": [
+            {
+                "job": j.job,
+                "status": j.status,
+                "started_at": _iso(j.started_at),
+                "finished_at": _iso(j.finished_at),
+                "error": j.summary.get("error"),
+            }
+            for j in jobs
+        ],
+    }
+
+
+def _print(status: dict[str, Any]) -> None:
+    champion = status["champion"]
+    if champion is None:
+        click.echo("champion model: none (run earlywarn train DIR, then earlywarn promote)")
+    else:
+        when = champion["promoted_at"] or "unknown"
+        click.echo(f"champion model: {champion['name']} version {champion['version']}")
+        click.echo(
+            f"  promoted {when}"
+            + (f" by {champion['promoted_by']}" if champion["promoted_by"] else "")
+        )
+    run = status["last_scoring_run"]
+    if run is None:
+        click.echo("last scoring run: none")
+    else:
+        tiers = run["tiers"]
+        click.echo(
+            f"last scoring run: week {run['week']}, as of {run['as_of']}, "
+            f"model version {run['model_version']}"
+        )
+        click.echo(
+            f"  {run['students']} students: high {tiers['high']}, medium {tiers['medium']}, "
+            f"low {tiers['low']}"
+        )
+    drift = status["drift_warnings"]
+    if drift:
+        click.echo(f"drift warnings (PSI above {status['drift_psi_warning']}):")
+        for row in drift:
+            click.echo(f"  {row['feature']}: PSI {row['psi']:.2f}")
+    else:
+        click.echo("drift warnings: none")
+    deliveries = status["deliveries"]
+    click.echo(f"deliveries: {deliveries['pending']} pending, {len(deliveries['failed'])} failed")
+    for week, count in deliveries["pending_weeks"].items():
+        click.echo(f"  pending week {week}: {count}")
+    for failure in deliveries["failed"]:
+        click.echo(f"  failed {failure['recipient_id']} week {failure['week']}: {failure['error']}")
+    scheduler = status["scheduler"]
+    pid = scheduler["running_pid"]
+    click.echo(f"scheduler: {'running (pid ' + str(pid) + ')' if pid else 'not running'}")
+    if not scheduler["next_runs"]:
+        click.echo("  no scheduled runs (start it with earlywarn scheduler run)")
+    for scheduled in scheduler["next_runs"]:
+        click.echo(f"  {scheduled['job']}: next run {scheduled['next_run_time'] or 'paused'}")
+    for job in status["recent_jobs"]:
+        line = f"  last {job['job']} run {job['started_at']}: {job['status']}"
+        click.echo(line + (f" ({job['error']})" if job["error"] else ""))
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as one JSON object.")
+@click.pass_obj
+def command(obj: Any, as_json: bool) -> None:
+    """Show the champion model, the last scoring run, deliveries, the schedule and drift.
+
+    \b
+    Examples:
+      earlywarn status
+      earlywarn --home /srv/earlywarn status --json
+    """
+    status = collect_status(obj.settings)
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+    else:
+        _print(status)
