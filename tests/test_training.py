@@ -1,0 +1,209 @@
+"""Training machinery: time split, metrics, audit, oracle, reproducibility, summary shape."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from earlywarn.errors import UsageError
+from earlywarn.settings import Settings, load_settings
+from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES, simulate_dataset
+from training.evaluate import (
+    age_band,
+    classification_metrics,
+    oracle_risk,
+    read_truth,
+    subgroup_audit,
+)
+from training.fit import (
+    feature_columns,
+    observed_columns,
+    risk_target,
+    split_by_time,
+    start_period,
+)
+from training.params import monotone_directions
+from training.pipeline import train_on_dataset
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+    return load_settings(tmp_path)
+
+
+def test_split_puts_the_latest_cohort_last_and_no_student_twice(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    frame, _ = simulated_dataset
+    split = split_by_time(frame, COHORT_STARTS)
+    assert split.test_cohorts == ["T6"]
+    # The held-out periods hold at least 35% of the earlier students: two of five equal cohorts.
+    assert set(split.held_out["cohort"].astype(str)) == {"T4", "T5"}
+    assert set(split.train["cohort"].astype(str)) == {"T1", "T2", "T3"}
+    sides = [set(s["student_id"]) for s in (split.train, split.held_out, split.test)]
+    assert not (sides[0] & sides[1])
+    assert not (sides[0] & sides[2])
+    assert not (sides[1] & sides[2])
+    assert len(split.train) + len(split.held_out) + len(split.test) == len(frame)
+
+
+def test_cohorts_starting_in_the_same_season_are_tested_together() -> None:
+    frame, _ = simulate_dataset(n_per_cohort=40)
+    starts = dict(COHORT_STARTS) | {"T5": pd.Timestamp("2025-01-20")}
+    split = split_by_time(frame, starts)
+    assert split.test_cohorts == ["T5", "T6"]
+    assert split.test_period == "2024-12 winter"
+
+
+def test_start_periods_are_seasons_in_time_order() -> None:
+    days = ["2025-08-31", "2025-09-01", "2025-11-30", "2025-12-01", "2026-02-28", "2026-03-01"]
+    periods = [start_period(pd.Timestamp(d)) for d in days]
+    assert periods == [
+        "2025-06 summer",
+        "2025-09 fall",
+        "2025-09 fall",
+        "2025-12 winter",
+        "2025-12 winter",
+        "2026-03 spring",
+    ]
+    assert periods == sorted(periods)
+
+
+def test_held_out_grows_until_it_holds_enough_earlier_students() -> None:
+    frame, _ = simulate_dataset(n_per_cohort=40)
+    # T5 keeps 5 students: T5 + T4 = 45 of 165 earlier students is under 35%, so T3 joins.
+    small = frame[~((frame["cohort"] == "T5") & (frame["student_id"].astype(str) > "T5-0004"))]
+    split = split_by_time(small, COHORT_STARTS)
+    assert set(split.held_out["cohort"].astype(str)) == {"T3", "T4", "T5"}
+    assert split.held_out_period == "2024-03 spring .. 2024-09 fall"
+
+
+def test_too_few_cohorts_is_a_usage_error() -> None:
+    frame, _ = simulate_dataset(n_per_cohort=10)
+    two = frame[frame["cohort"].isin(["T1", "T2"])]
+    with pytest.raises(UsageError, match="only 2 start period"):
+        split_by_time(two, COHORT_STARTS)
+
+
+def test_unlabelled_rows_are_left_out() -> None:
+    frame, _ = simulate_dataset(n_per_cohort=20)
+    frame = frame.assign(retained=frame["retained"].astype("float64"))
+    frame.loc[frame["cohort"] == "T6", "retained"] = np.nan
+    split = split_by_time(frame, COHORT_STARTS)
+    assert split.test_cohorts == ["T5"]
+
+
+def test_monotone_directions_point_at_risk() -> None:
+    directions = monotone_directions(SIM_FEATURES)
+    assert directions["first_assessment_on_time"] == -1  # on time lowers risk
+    assert directions["courses_dropped"] == 1  # drops raise risk
+    assert directions["video_share"] == 0
+    assert directions["country_group"] == 0
+
+
+def test_features_never_observed_in_training_are_dropped(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    frame, _ = simulated_dataset
+    frame = frame.assign(grade_first_term=np.nan)
+    specs = dict(SIM_FEATURES) | {"grade_first_term": SIM_FEATURES["video_share"]}
+    columns = feature_columns(specs, list(frame.columns), include_sensitive=False)
+    kept, dropped = observed_columns(columns, frame)
+    assert dropped == ["grade_first_term"]
+    assert "grade_first_term" not in {c.name for c in kept}
+
+
+def test_metrics_by_hand() -> None:
+    at_risk = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0] * 2)
+    risk = np.linspace(0.95, 0.05, 20)  # riskiest first
+    m = classification_metrics(at_risk, risk)
+    # The top 10% are rows 0 and 1, both at risk: precision 1, and 2 of the 4 at-risk caught.
+    assert m["top10_precision"] == pytest.approx(1.0)
+    assert m["top10_recall"] == pytest.approx(0.5)
+    assert m["n"] == 20
+    assert m["at_risk_rate"] == pytest.approx(0.2)
+    assert 0.5 < m["roc_auc"] < 1.0
+    one_class = classification_metrics(np.zeros(5), np.full(5, 0.1))
+    assert one_class["roc_auc"] is None
+    assert one_class["top10_recall"] is None
+
+
+def test_audit_reports_the_largest_gap() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    group = pd.Series(np.where(np.arange(n) < 200, "a", "b"))
+    at_risk = pd.Series(rng.integers(0, 2, n))
+    # Informative scores for group a, noise for group b.
+    risk = np.where(group == "a", at_risk * 0.6 + rng.random(n) * 0.4, rng.random(n))
+    audit = subgroup_audit({"country_group": group}, at_risk, risk)
+    gap = audit["country_group"]["largest_gap"]["roc_auc"]
+    assert gap["highest"] == "a"
+    assert gap["lowest"] == "b"
+    groups = audit["country_group"]["groups"]
+    assert gap["gap"] == pytest.approx(groups["a"]["roc_auc"] - groups["b"]["roc_auc"])
+    assert gap["gap"] > 0.3
+
+
+def test_age_bands() -> None:
+    bands = age_band(pd.Series([18, 25, 34, 35, 44, 45, 80, np.nan]))
+    assert list(bands) == [
+        "under 25",
+        "25-34",
+        "25-34",
+        "35-44",
+        "35-44",
+        "45 and over",
+        "45 and over",
+        "unknown",
+    ]
+
+
+def test_oracle_from_the_truth_file(tmp_path, simulated_dataset) -> None:  # type: ignore[no-untyped-def]
+    frame, truth = simulated_dataset
+    assert read_truth(tmp_path) is None
+    (tmp_path / "_truth").mkdir()
+    truth.rename_axis("student_id").reset_index().to_csv(
+        tmp_path / "_truth" / "students.csv", index=False
+    )
+    read = read_truth(tmp_path)
+    assert read is not None
+    test = frame.head(6)
+    np.testing.assert_allclose(
+        oracle_risk(test, read), 1 - truth.loc[test["student_id"].astype(str)].to_numpy()
+    )
+
+
+def test_same_seed_same_metrics_and_the_summary_shape(
+    settings: Settings, simulated_dataset: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    frame, truth = simulated_dataset
+    first = train_on_dataset(frame, SIM_FEATURES, COHORT_STARTS, settings, truth=truth)
+    second = train_on_dataset(frame, SIM_FEATURES, COHORT_STARTS, settings, truth=truth)
+    assert first.evaluation == second.evaluation
+    summary = json.loads(json.dumps(first.summary()))
+    assert summary["model_name"] == "earlywarn-retention"
+    assert summary["test_cohort"] == "2024-12 winter"
+    assert [w["week"] for w in summary["weeks"]] == [2, 4, 6]
+    keys = {"week", "n", "roc_auc", "pr_auc", "brier", "ece", "baseline_roc_auc", "oracle_roc_auc"}
+    for week in summary["weeks"]:
+        assert keys <= set(week)
+        assert isinstance(week["oracle_roc_auc"], float)
+    assert keys - {"week"} <= set(summary["overall"])
+    # The model beats chance and the oracle bounds it on a signal it can see.
+    overall = summary["overall"]
+    assert 0.6 < overall["roc_auc"] <= overall["oracle_roc_auc"] + 0.02
+    assert risk_target(first.split.test).sum() > 0
+
+
+def test_a_different_seed_changes_the_model(
+    settings: Settings, simulated_dataset: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    frame, _ = simulated_dataset
+    base = train_on_dataset(frame, SIM_FEATURES, COHORT_STARTS, settings)
+    other = train_on_dataset(
+        frame, SIM_FEATURES, COHORT_STARTS, load_settings(settings.home, seed=settings.seed + 1)
+    )
+    assert not np.array_equal(base.test_risk, other.test_risk)

@@ -1,0 +1,60 @@
+"""`earlywarn train DIR --json` end to end on the small generated institution, in a real store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from earlywarn.cli import cli
+from earlywarn.registry import CHALLENGER, MODEL_NAME, alias_version, client, load_model_by_alias
+from earlywarn.settings import load_settings
+
+
+def test_train_json_registers_a_challenger(
+    small_institution: Path, tmp_path: Path, mlflow_store_template: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / "mlruns").mkdir(parents=True)
+    shutil.copyfile(mlflow_store_template, home / "mlruns" / "mlflow.db")
+    result = CliRunner().invoke(
+        cli, ["--home", str(home), "train", str(small_institution), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # exactly one JSON object, progress went to stderr
+    assert summary["model_name"] == MODEL_NAME
+    assert summary["model_version"] == "1"
+    assert isinstance(summary["run_id"], str)
+    assert isinstance(summary["test_cohort"], str)
+    assert summary["weeks"], "no checkpoint week evaluated"
+    for week in summary["weeks"]:
+        assert {"week", "n", "roc_auc", "pr_auc", "brier", "ece", "baseline_roc_auc"} <= set(week)
+        assert isinstance(week["oracle_roc_auc"], float)  # the truth folder is there
+    assert {"roc_auc", "pr_auc", "brier", "ece"} <= set(summary["overall"])
+    assert summary["weeks"] == sorted(summary["weeks"], key=lambda w: w["week"])
+    assert "age" not in summary["features"]  # sensitive attributes stay out by default
+    assert set(summary["audit_largest_gaps"]) <= {"age_band", "education_level", "country_group"}
+
+    settings = load_settings(home)
+    assert alias_version(settings, CHALLENGER) == "1"
+    run = client(settings).get_run(summary["run_id"])
+    assert run.data.params["as_of"] == summary["as_of"]
+    assert run.data.metrics["test_roc_auc"] == summary["overall"]["roc_auc"]
+    version, model = load_model_by_alias(settings, CHALLENGER)
+    assert version == "1"
+    assert model.feature_names == summary["features"]
+    risk = model.predict_risk(_first_rows(settings, summary["run_id"]))
+    assert np.isfinite(risk).all()
+
+
+def _first_rows(settings, run_id):  # type: ignore[no-untyped-def]
+    import mlflow
+    import pandas as pd
+
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="evaluation/test_cohort.parquet"
+    )
+    return pd.read_parquet(path).head(50)

@@ -1,0 +1,185 @@
+"""Honest evaluation on the test cohort: metrics per checkpoint week and overall, the baseline,
+the oracle (true probabilities, on a synthetic institution) and a subgroup audit.
+
+Every metric is about the *at-risk* class (1 = not retained) and a probability of that class:
+
+* ``roc_auc``, ``pr_auc`` (average precision), ``brier``;
+* ``ece``: expected calibration error, 10 equal-width bins, count-weighted
+  (:func:`earlywarn.model.expected_calibration_error`);
+* ``top10_recall`` and ``top10_precision``: of the 10% riskiest students (rounded up), the share of
+  all non-retained students they catch, and the share of them who were not retained.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from earlywarn.errors import DataFolderError
+from earlywarn.model import expected_calibration_error
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top10_recall", "top10_precision")
+AUDIT_ATTRIBUTES = ("age_band", "education_level", "country_group")
+AGE_BANDS = ((0, 25, "under 25"), (25, 35, "25-34"), (35, 45, "35-44"), (45, 200, "45 and over"))
+TRUTH_FILE = Path("_truth") / "students.csv"
+
+
+def _number(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def classification_metrics(
+    at_risk: np.ndarray | pd.Series, risk: np.ndarray | pd.Series
+) -> dict[str, Any]:
+    """The metrics above for one set of rows (``None`` where undefined, e.g. one class only)."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+    y = np.asarray(at_risk, dtype=int)
+    p = np.asarray(risk, dtype=float)
+    out: dict[str, Any] = {
+        "n": len(y),
+        "at_risk_rate": _number(float(y.mean())) if len(y) else None,
+    }
+    if len(y) == 0:
+        return out | dict.fromkeys(METRICS)
+    both = 0 < y.sum() < len(y)
+    out["roc_auc"] = float(roc_auc_score(y, p)) if both else None
+    out["pr_auc"] = float(average_precision_score(y, p)) if both else None
+    out["brier"] = float(brier_score_loss(y, p))
+    out["ece"] = expected_calibration_error(y, p)
+    top = np.argsort(-p, kind="stable")[: max(1, math.ceil(0.1 * len(y)))]
+    caught = int(y[top].sum())
+    out["top10_recall"] = caught / int(y.sum()) if y.sum() else None
+    out["top10_precision"] = caught / len(top)
+    return out
+
+
+def evaluate_by_week(
+    test: pd.DataFrame,
+    at_risk: pd.Series,
+    risk: np.ndarray,
+    baseline: np.ndarray,
+    oracle: np.ndarray | None,
+) -> dict[str, Any]:
+    """Metrics of the model, the baseline and (when known) the oracle, per checkpoint week,
+    overall, and at each student's last checkpoint of the term (terms differ in length):
+    ``{"weeks": [{"week", "n", metrics..., "baseline_<m>", "oracle_<m>"}], "overall",
+    "last_checkpoint"}``."""
+    import numpy as np
+
+    weeks_col = test["checkpoint_week"].to_numpy()
+
+    def block(mask: np.ndarray) -> dict[str, Any]:
+        y = at_risk.to_numpy()[mask]
+        row = classification_metrics(y, risk[mask])
+        for prefix, scores in (("baseline", baseline), ("oracle", oracle)):
+            other = classification_metrics(y, scores[mask]) if scores is not None else {}
+            for metric in METRICS:
+                row[f"{prefix}_{metric}"] = other.get(metric)
+        return row
+
+    weeks = [
+        {"week": int(week)} | block(weeks_col == week) for week in sorted(np.unique(weeks_col))
+    ]
+    students = test["student_id"].astype(str).to_numpy()
+    order = np.lexsort((weeks_col, students))
+    last = np.zeros(len(test), dtype=bool)
+    is_last = np.append(students[order][1:] != students[order][:-1], True)
+    last[order[is_last]] = True
+    return {
+        "weeks": weeks,
+        "overall": block(np.ones(len(test), dtype=bool)),
+        "last_checkpoint": block(last),
+    }
+
+
+def age_band(age: pd.Series) -> pd.Series:
+    """Age at the start of the first term, in the bands the audit reports."""
+    import pandas as pd
+
+    edges = [low for low, _, _ in AGE_BANDS] + [AGE_BANDS[-1][1]]
+    labels = [label for _, _, label in AGE_BANDS]
+    bands = pd.cut(pd.to_numeric(age, errors="coerce"), bins=edges, right=False, labels=labels)
+    return bands.astype(object).where(bands.notna(), "unknown")
+
+
+def audit_groups(test: pd.DataFrame) -> dict[str, pd.Series]:
+    """The audit's grouping of test rows: age band, education level, country group."""
+    groups: dict[str, pd.Series] = {}
+    if "age" in test.columns:
+        groups["age_band"] = age_band(test["age"])
+    for name in ("education_level", "country_group"):
+        if name in test.columns:
+            values = test[name].astype(object)
+            groups[name] = values.where(values.notna(), "unknown")
+    return groups
+
+
+def subgroup_audit(
+    groups: Mapping[str, pd.Series],
+    at_risk: pd.Series,
+    risk: np.ndarray,
+    *,
+    min_rows: int = 30,
+) -> dict[str, Any]:
+    """Metrics by group for each attribute, and the largest gap between groups per metric.
+
+    Groups with fewer than ``min_rows`` rows are listed but left out of the gaps (too noisy).
+    """
+    import numpy as np
+
+    result: dict[str, Any] = {}
+    y = at_risk.to_numpy()
+    for attribute, labels in groups.items():
+        values = labels.to_numpy()
+        per_group = {}
+        for group in sorted({str(v) for v in values}):
+            mask = np.asarray([str(v) == group for v in values])
+            per_group[group] = classification_metrics(y[mask], risk[mask])
+        gaps: dict[str, Any] = {}
+        for metric in METRICS:
+            scored = {
+                g: m[metric]
+                for g, m in per_group.items()
+                if m["n"] >= min_rows and m[metric] is not None
+            }
+            if len(scored) >= 2:
+                low, high = min(scored, key=scored.__getitem__), max(scored, key=scored.__getitem__)
+                gaps[metric] = {
+                    "gap": scored[high] - scored[low],
+                    "lowest": low,
+                    "highest": high,
+                }
+        result[attribute] = {"groups": per_group, "largest_gap": gaps}
+    return result
+
+
+def read_truth(data_dir: Path) -> pd.Series | None:
+    """A synthetic institution's true retention probabilities by student, or ``None``."""
+    import pandas as pd
+
+    path = data_dir / TRUTH_FILE
+    if not path.is_file():
+        return None
+    truth = pd.read_csv(path, dtype={"student_id": str})
+    if not {"student_id", "p_retained"} <= set(truth.columns):
+        raise DataFolderError(f"{path}: needs columns student_id and p_retained")
+    series: pd.Series = truth.set_index("student_id")["p_retained"].astype(float)
+    return series
+
+
+def oracle_risk(test: pd.DataFrame, truth: pd.Series | None) -> np.ndarray | None:
+    """Risk from the true probabilities (1 - p_retained) for the test rows, when all are known."""
+    if truth is None:
+        return None
+    p = test["student_id"].astype(str).map(truth)
+    if p.isna().any():
+        return None
+    return (1.0 - p).to_numpy(dtype=float)
