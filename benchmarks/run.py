@@ -1,0 +1,163 @@
+"""Time and memory of each pipeline stage on synthetic institutions of several sizes.
+
+    .venv/bin/python benchmarks/run.py                      # 5,000, 17,960 and 60,000 students
+    .venv/bin/python benchmarks/run.py --sizes 17960        # one size
+    .venv/bin/python benchmarks/run.py --quick              # a tiny run (1,000 students)
+
+Each stage runs in a child process of its own, so its peak resident memory (``ru_maxrss``) is its
+own. The institution is generated once per size into a temporary folder (or ``--work DIR``).
+Prints one JSON object per size, e.g. ``{"students": 17960, "activity_rows": ..., "stages":
+{"generate_s": ..., "load_validate_s": ..., "features_s": ..., "features_rows_per_s": ...,
+"training_dataset_s": ...}, "peak_rss_mb": ...}``. A later stage (training, scoring) is one more
+function in :data:`STAGES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_SIZES = (5_000, 17_960, 60_000)
+QUICK_SIZE = 1_000
+
+
+def _as_of(folder: Path) -> Any:
+    """The data's own "today": the instant the benchmark computes features and labels as of."""
+    import pandas as pd
+
+    from earlywarn.synthetic.config import DEFAULT_TODAY
+
+    return pd.Timestamp(DEFAULT_TODAY, tz="UTC")
+
+
+def stage_generate(folder: Path, students: int) -> dict[str, Any]:
+    from earlywarn.synthetic import generate
+    from earlywarn.synthetic.config import GeneratorConfig
+
+    start = time.perf_counter()
+    rows = generate(GeneratorConfig(students=students), folder, force=True)
+    return {"generate_s": time.perf_counter() - start, "activity_rows": rows.get("activity", 0)}
+
+
+def stage_load_validate(folder: Path, students: int) -> dict[str, Any]:
+    from earlywarn.contract import load_tables
+
+    start = time.perf_counter()
+    tables = load_tables(folder)
+    elapsed = time.perf_counter() - start
+    activity = 0 if tables.activity is None else len(tables.activity)
+    return {"load_validate_s": elapsed, "activity_rows": activity}
+
+
+def stage_features(folder: Path, students: int) -> dict[str, Any]:
+    from earlywarn.contract import load_tables
+    from earlywarn.features import features_as_of
+
+    tables = load_tables(folder)
+    activity = 0 if tables.activity is None else len(tables.activity)
+    start = time.perf_counter()
+    frame = features_as_of(tables, _as_of(folder))
+    elapsed = time.perf_counter() - start
+    return {
+        "features_s": elapsed,
+        "features_rows_per_s": activity / elapsed,
+        "features_students": len(frame),
+    }
+
+
+def stage_training_dataset(folder: Path, students: int) -> dict[str, Any]:
+    from earlywarn.contract import load_tables
+    from training.dataset import build_training_dataset
+
+    tables = load_tables(folder)
+    start = time.perf_counter()
+    data = build_training_dataset(tables, _as_of(folder))
+    return {
+        "training_dataset_s": time.perf_counter() - start,
+        "training_dataset_rows": len(data),
+    }
+
+
+STAGES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
+    "generate": stage_generate,
+    "load_validate": stage_load_validate,
+    "features": stage_features,
+    "training_dataset": stage_training_dataset,
+}
+
+
+def run_stage_here(stage: str, folder: Path, students: int) -> None:
+    """Child-process entry: run one stage and print its figures and peak memory as JSON."""
+    figures = STAGES[stage](folder, students)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({**figures, "peak_rss_mb": peak_kb / 1024}))
+
+
+def run_stage(stage: str, folder: Path, students: int) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--stage", stage, "--folder", str(folder),
+         "--sizes", str(students)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"stage {stage} failed for {students} students:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def benchmark(students: int, work: Path) -> dict[str, Any]:
+    folder = work / f"institution-{students}"
+    report: dict[str, Any] = {"students": students, "activity_rows": None, "stages": {}}
+    peaks: dict[str, float] = {}
+    for stage in STAGES:
+        figures = run_stage(stage, folder, students)
+        peaks[stage] = round(figures.pop("peak_rss_mb"), 1)
+        rows = figures.pop("activity_rows", None)
+        if rows is not None:
+            report["activity_rows"] = rows
+        report["stages"].update(
+            {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}
+        )
+    report["peak_rss_mb"] = max(peaks.values())
+    report["peak_rss_mb_by_stage"] = peaks
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES),
+                        help="comma-separated numbers of students")  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help=f"one tiny run ({QUICK_SIZE})")
+    parser.add_argument("--work", type=Path, default=None, help="keep the generated data here")
+    parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sizes = [QUICK_SIZE] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.stage:
+        run_stage_here(args.stage, args.folder, sizes[0])
+        return
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+        for size in sizes:
+            print(json.dumps(benchmark(size, args.work)), flush=True)
+        return
+    with tempfile.TemporaryDirectory(prefix="earlywarn-bench-") as work:
+        for size in sizes:
+            print(json.dumps(benchmark(size, Path(work))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
