@@ -234,6 +234,7 @@ def score_institution(
         n_students=len(features),
         drift=tuple(drift),
         details={"data_dir": str(Path(data_dir).resolve())},
+        week_timezone=settings.schedule_timezone,
     )
     state = engine if engine is not None else open_state(settings.state_url)
     try:

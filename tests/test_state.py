@@ -77,6 +77,21 @@ def test_week_key_is_the_monday_of_the_utc_week() -> None:
     assert week_key(pd.Timestamp("2026-10-07T15:00Z")) == "2026-10-05"
 
 
+def test_week_key_follows_the_schedule_time_zone() -> None:
+    """A Monday 07:00 run in Tokyo is Sunday in UTC; it must key the Tokyo week it runs in."""
+    monday_morning_tokyo = datetime(2026, 10, 11, 22, 0, tzinfo=UTC)
+    assert week_key(monday_morning_tokyo, "Asia/Tokyo") == "2026-10-12"
+    assert week_key(monday_morning_tokyo) == "2026-10-05"
+    run = ScoringRun(
+        as_of=monday_morning_tokyo,
+        model_name="m",
+        model_version="1",
+        started_at=monday_morning_tokyo,
+        week_timezone="Asia/Tokyo",
+    )
+    assert run.week == "2026-10-12"
+
+
 def test_open_state_creates_the_database_and_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'deep' / 'folder' / 'earlywarn.db'}"
     open_state(url)

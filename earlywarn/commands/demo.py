@@ -1,7 +1,10 @@
 """``earlywarn demo``: run the whole system on a generated demo institution, step by step.
 
 The demo is a list of timed steps; each takes the shared :class:`DemoContext` and returns one line
-saying what it did. Later stages (training, scoring, digests) add their steps to ``STEPS``.
+saying what it did: generate, validate, train, promote, score as of the institution's "today"
+(a few weeks into every program's newest first term) and write each advisor's digest to the outbox.
+Each step calls the same library functions as its own command, so the demo shows exactly what an
+operator would run by hand.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,13 @@ class DemoContext:
     def institution(self) -> Path:
         return self.root / "institution"
 
+    @property
+    def as_of(self) -> datetime:
+        """The generator's "today" (midnight UTC): every program's newest cohort is a few weeks
+        into its first term then, and the data holds nothing later."""
+        today: date = self.results["today"]
+        return datetime(today.year, today.month, today.day, tzinfo=UTC)
+
 
 def generate_step(ctx: DemoContext) -> str:
     from earlywarn.synthetic.config import GeneratorConfig
@@ -41,6 +52,7 @@ def generate_step(ctx: DemoContext) -> str:
     ctx.root.mkdir(parents=True, exist_ok=True)
     counts = write_folder(simulate(config), ctx.institution, force=True)
     ctx.results["row_counts"] = counts
+    ctx.results["today"] = config.today
     return (
         f"generated {counts['students']:,} students in {counts['programs']} programs "
         f"({counts['activity']:,} activity rows) into {ctx.institution}"
@@ -55,11 +67,99 @@ def validate_step(ctx: DemoContext) -> str:
     return f"validated {len(tables.present())} tables against the data contract"
 
 
+def train_step(ctx: DemoContext) -> str:
+    from training.pipeline import train_from_folder
+
+    result = train_from_folder(ctx.settings, ctx.institution)
+    summary = result.summary()
+    ctx.results["training"] = summary
+    last = summary["last_checkpoint"]
+    oracle = last.get("oracle_roc_auc")
+    versus = f" (the true probabilities reach {oracle:.3f})" if oracle else ""
+    return (
+        f"trained model version {summary['model_version']} (run {summary['run_id']}); "
+        f"on the {summary['test_cohort']} test cohort at each student's last checkpoint: "
+        f"ROC-AUC {last['roc_auc']:.3f}{versus}, baseline {last['baseline_roc_auc']:.3f}, "
+        f"calibration error {last['ece']:.3f}"
+    )
+
+
+def promote_step(ctx: DemoContext) -> str:
+    from training.promote import promote_challenger
+
+    decision = promote_challenger(ctx.settings, actor="earlywarn demo")
+    if not decision.promoted:
+        # The demo needs a champion to go on; the refusal is shown, then overridden on record.
+        forced = promote_challenger(ctx.settings, actor="earlywarn demo", force=True)
+        return f"guard refused ({decision.reason}); forced for the demo: {forced.reason}"
+    return f"version {decision.challenger_version} is the champion: {decision.reason}"
+
+
+def score_step(ctx: DemoContext) -> str:
+    from earlywarn.scoring import score_institution
+
+    as_of = ctx.as_of
+    result = score_institution(ctx.settings, ctx.institution, as_of, tables=ctx.results["tables"])
+    ctx.results["scoring"] = result
+    tiers = result.tier_counts
+    drift = result.drift_warnings
+    return (
+        f"scored {len(result.scores):,} first-term students as of {as_of:%Y-%m-%d %H:%M} UTC "
+        f"(week {result.week}): {tiers['high']} high, {tiers['medium']} medium, "
+        f"{tiers['low']} low risk; {len(drift)} features drifted"
+    )
+
+
+def digest_step(ctx: DemoContext) -> str:
+    from earlywarn.digest.run import run_digests
+
+    result = run_digests(ctx.settings, ctx.results["tables"], ctx.as_of, send=False)
+    ctx.results["digests"] = result
+    return (
+        f"wrote {len(result.digests)} advisor digests and the operator summary to "
+        f"{ctx.settings.outbox_dir / result.week} (a dry run: nothing was sent)"
+    )
+
+
 Step = tuple[str, Callable[[DemoContext], str]]
 STEPS: list[Step] = [
     ("generate", generate_step),
     ("validate", validate_step),
+    ("train", train_step),
+    ("promote", promote_step),
+    ("score", score_step),
+    ("digest", digest_step),
 ]
+
+
+def _plain_text(eml: Path) -> str:
+    """The plain-text part of a rendered digest, as the advisor's mail client would show it."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    body = message.get_body(preferencelist=("plain",))
+    return "" if body is None else str(body.get_content())
+
+
+def _epilogue(ctx: DemoContext) -> None:
+    settings = ctx.settings
+    digests = ctx.results.get("digests")
+    if digests is not None:
+        advisor_files = [f for f in digests.files if not f.name.startswith("__")]
+        if advisor_files:
+            click.echo(f"\nOne advisor's digest ({advisor_files[0]}), as plain text:\n")
+            click.echo(_plain_text(advisor_files[0]))
+    click.echo("Where to look next:")
+    click.echo(f"  MLflow runs:   make mlflow-ui   (store: {settings.mlruns_dir / 'mlflow.db'})")
+    click.echo(f"  Digests:       {settings.outbox_dir}  (.eml files: open them in a mail client)")
+    click.echo(f"  Institution:   {ctx.institution}  (truth in _truth/)")
+    click.echo("What to try:")
+    home = f"--home {settings.home}"
+    click.echo(f"  earlywarn {home} status")
+    click.echo(f"  earlywarn {home} drivers {ctx.institution}")
+    click.echo(f"  earlywarn {home} score {ctx.institution} --as-of {ctx.as_of:%Y-%m-%d} --json")
+    click.echo(f"  earlywarn {home} digest {ctx.institution} --as-of {ctx.as_of:%Y-%m-%d} --send")
 
 
 @click.command("demo")
@@ -87,4 +187,5 @@ def command(obj: Any, students: int, programs: int) -> None:
         began = time.perf_counter()
         said = step(ctx)
         click.echo(f"[{number}/{len(STEPS)}] {name}: {said} ({time.perf_counter() - began:.1f} s)")
-    click.echo(f"demo finished in {time.perf_counter() - total:.1f} s; everything is in {ctx.root}")
+    _epilogue(ctx)
+    click.echo(f"demo finished in {time.perf_counter() - total:.1f} s")

@@ -231,7 +231,7 @@ def run_digests(
     from earlywarn.templating import template_environment
 
     engine = engine or open_state(settings.state_url)
-    week = week_key(as_of)
+    week = week_key(as_of, settings.schedule_timezone)
     run = _scored_run(engine, tables, as_of, week)
     previous_week = previous_scored_week(engine, week)
     previous = (

@@ -12,8 +12,8 @@ Scoring writes here and digests read from here::
                                        program_id="p1", advisor_id="a1", courses="Stats 101",
                                        reasons=[{"driver": ..., "text": ..., "action": ...}])])
 
-A week is keyed by :func:`week_key` (the Monday of the as-of instant's UTC week); saving scores
-for a week that already has them replaces them in one transaction. Importing this package is
+A week is keyed by :func:`week_key` (the Monday of the as-of instant's week in the schedule's
+time zone); saving scores for a week that already has them replaces them in one transaction. Importing this package is
 cheap: SQLAlchemy is loaded only when a function touches the database.
 """
 

@@ -35,13 +35,20 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def week_key(as_of: datetime) -> str:
-    """The scoring week of an instant: ISO date of the Monday starting its UTC week.
+def week_key(as_of: datetime, timezone: str = "UTC") -> str:
+    """The scoring week of an instant: ISO date of the Monday starting its week in ``timezone``.
+
+    The scheduler's time zone (``Settings.schedule_timezone``) is the one to pass, so that a
+    Monday-morning run east of UTC (still Sunday in UTC) keys the week it runs in.
 
     >>> week_key(datetime(2026, 10, 7, 15, 0, tzinfo=UTC))
     '2026-10-05'
+    >>> week_key(datetime(2026, 10, 11, 22, 0, tzinfo=UTC), "Asia/Tokyo")
+    '2026-10-12'
     """
-    day = as_utc(as_of).date()
+    from zoneinfo import ZoneInfo
+
+    day = as_utc(as_of).astimezone(ZoneInfo(timezone)).date()
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
@@ -153,6 +160,7 @@ class ScoringRun:
     drift: tuple[DriftRow, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
     run_id: str = field(default_factory=_new_run_id)
+    week_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "as_of", as_utc(self.as_of))
@@ -163,8 +171,8 @@ class ScoringRun:
 
     @property
     def week(self) -> str:
-        """The week this run scores (:func:`week_key` of ``as_of``)."""
-        return week_key(self.as_of)
+        """The week this run scores (:func:`week_key` of ``as_of`` in ``week_timezone``)."""
+        return week_key(self.as_of, self.week_timezone)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,6 +183,12 @@ class StoredRun(ScoringRun):
     n_high: int = 0
     n_medium: int = 0
     n_low: int = 0
+    stored_week: str | None = None
+
+    @property
+    def week(self) -> str:
+        """The week key the run was stored under (whatever time zone keyed it then)."""
+        return self.stored_week or week_key(self.as_of, self.week_timezone)
 
     @property
     def drift_warnings(self) -> tuple[DriftRow, ...]:

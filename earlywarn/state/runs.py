@@ -34,6 +34,7 @@ def _run(conn: Connection, row: RowMapping) -> StoredRun:
         n_high=row["n_high"],
         n_medium=row["n_medium"],
         n_low=row["n_low"],
+        stored_week=row["week"],
     )
 
 
