@@ -52,8 +52,13 @@ def configure_mlflow(settings: Settings) -> str:
     Both URIs are set explicitly: MLflow would otherwise fall back to a deprecated file store when
     a ``mlruns/<digit>/meta.yaml`` exists in the working directory.
     """
+    import logging
+
     import mlflow
 
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # MLflow logs its own INFO lines to stderr; keep them for `earlywarn --verbose`.
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
     database, artifacts = store_paths(settings)
     artifacts.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(settings)
@@ -96,11 +101,13 @@ def model_signature(model: RetentionModel) -> ModelSignature:
 
 def log_retention_model(
     model: RetentionModel, input_example: pd.DataFrame, *, register: bool = True
-) -> ModelInfo:
-    """Log ``model`` to the active run (and register it as :data:`MODEL_NAME` when asked).
+) -> tuple[ModelInfo, str | None]:
+    """Log ``model`` to the active run and, when asked, register it as :data:`MODEL_NAME`.
 
+    Returns the logged model's info and the new registered version (``None`` unregistered).
     ``input_example`` is a few rows of features; only the model's columns are kept, categories as
-    plain strings (the signature's type).
+    plain strings (the signature's type). Registration goes through the client rather than
+    MLflow's fluent API, which prints to stderr behind our progress lines.
     """
     import tempfile
 
@@ -126,9 +133,21 @@ def log_retention_model(
                 f"joblib=={joblib.__version__}",
                 "earlywarn",
             ],
-            registered_model_name=MODEL_NAME if register else None,
         )
-    return info
+    if not register:
+        return info, None
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    registry = MlflowClient()
+    try:
+        registry.get_registered_model(MODEL_NAME)
+    except MlflowException:
+        registry.create_registered_model(MODEL_NAME)
+    version = registry.create_model_version(
+        MODEL_NAME, source=info.model_uri, run_id=info.run_id, model_id=info.model_id
+    )
+    return info, str(version.version)
 
 
 def _example_rows(model: RetentionModel, features: pd.DataFrame) -> pd.DataFrame:

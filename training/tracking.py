@@ -146,8 +146,8 @@ def log_training_run(
             test.reset_index(drop=True).to_parquet(rows, index=False)
             mlflow.log_artifact(str(rows), Path(TEST_ROWS_ARTIFACT).parent.as_posix())
 
-        info = log_retention_model(model, split.train)
-        version = str(info.registered_model_version)
+        _, registered = log_retention_model(model, split.train)
+        version = str(registered)
         run_id = run.info.run_id
 
     client = mlflow.MlflowClient()
