@@ -13,8 +13,8 @@ Scoring writes here and digests read from here::
                                        reasons=[{"driver": ..., "text": ..., "action": ...}])])
 
 A week is keyed by :func:`week_key` (the Monday of the as-of instant's week in the schedule's
-time zone); saving scores for a week that already has them replaces them in one transaction. Importing this package is
-cheap: SQLAlchemy is loaded only when a function touches the database.
+time zone); saving scores for a week that already has them replaces them in one transaction.
+Importing this package is cheap: SQLAlchemy is loaded only when a function touches the database.
 """
 
 from __future__ import annotations
