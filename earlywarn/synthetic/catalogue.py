@@ -61,6 +61,18 @@ COURSE_TOPICS = (
     "Capstone Studio",
     "Leadership",
     "Advanced Topics",
+    "Statistics",
+    "Information Systems",
+    "Professional Practice",
+    "Design Studio",
+    "Economics",
+    "Policy and Law",
+    "Cloud Computing",
+    "Human Factors",
+    "Finance Essentials",
+    "Digital Marketing",
+    "Operations",
+    "Global Perspectives",
 )
 ITEM_TYPES = (
     "video",
@@ -79,6 +91,10 @@ HANDS_ON = ("programming", "staff_graded", "peer_graded", "discussion_prompt", "
 # terms per year -> (weeks between term starts, full teaching weeks of a term)
 CALENDARS = {2: (26, 15), 3: (17, 12), 4: (13, 10)}
 EXTRA_TERM_DAYS = 3  # a short exam/grading tail after the last full week
+# Courses per program (inclusive ranges): those open to first-term students, and later ones.
+# Many first-term options give the course-design drivers room to vary within a program.
+FIRST_TERM_COURSES = (8, 14)
+LATER_COURSES = (6, 10)
 # Per-course design quantities that are drivers (means over a student's first-term courses).
 COURSE_DESIGN_DRIVERS = (
     "has_staff_graded",
@@ -197,8 +213,8 @@ def build_catalogue(config: GeneratorConfig, rng: np.random.Generator) -> Catalo
     items: list[tuple[int, int, str, bool, float, int, float]] = []
     for p in range(n_prog):
         weeks = CALENDARS[int(terms_per_year[p])][1]
-        n_courses = int(rng.integers(8, 15))
-        n_first = int(rng.integers(4, 7))
+        n_first = int(rng.integers(FIRST_TERM_COURSES[0], FIRST_TERM_COURSES[1] + 1))
+        n_courses = n_first + int(rng.integers(LATER_COURSES[0], LATER_COURSES[1] + 1))
         topics = rng.permutation(len(COURSE_TOPICS))[:n_courses]
         for k in range(n_courses):
             c = len(courses)
@@ -275,12 +291,16 @@ def _design_course(
     weeks = int(term_weeks - rng.integers(0, 3))
     items: list[tuple[int, int, str, bool, float, int, float]] = []
 
-    # Ungraded items: shares of video, practice, other; reading takes the rest.
-    video = rng.uniform(0.3, 0.66)
-    practice = rng.uniform(0.0, 0.28)
-    other = rng.uniform(0.0, 0.3)
-    reading = max(1.0 - video - practice - other, 0.05)
-    shares = np.array([video, reading, practice, other])
+    # Ungraded items: video, practice, reading and other (or plugin) shares drawn apart and
+    # normalised, so that no share is simply what the others leave.
+    shares = np.array(
+        [
+            rng.uniform(0.3, 0.66),  # video
+            rng.uniform(0.12, 0.38),  # reading
+            rng.uniform(0.0, 0.28),  # practice
+            rng.uniform(0.0, 0.3),  # other or plugin
+        ]
+    )
     shares = shares / shares.sum()
     n_ungraded = weeks * int(rng.integers(6, 11))
     raw = shares * n_ungraded
@@ -298,23 +318,36 @@ def _design_course(
     ungraded = [it[2] for it in items]
 
     # Graded items: which types, how much of the grade each type carries, when they are due.
+    # Presence is drawn type by type (hands-on work without staff grading is common: peer,
+    # programming, discussion or team work alone), and a course without hands-on work often
+    # grades plugin activities beside its quizzes, so the quiz share does not just mirror it.
     present = {
         "quiz": rng.random() < 0.85,
-        "staff_graded": rng.random() < 0.45,
-        "peer_graded": rng.random() < 0.4,
-        "programming": rng.random() < 0.35,
-        "discussion_prompt": rng.random() < 0.25,
-        "team": rng.random() < 0.12,
+        "staff_graded": rng.random() < 0.4,
+        "peer_graded": rng.random() < 0.3,
+        "programming": rng.random() < 0.25,
+        "discussion_prompt": rng.random() < 0.3,
+        "team": rng.random() < 0.15,
         "plugin": rng.random() < 0.1,
     }
+    if not any(present[t] for t in HANDS_ON) and rng.random() < 0.5:
+        present["plugin"] = True
     if not any(present.values()):
         present["quiz"] = True
     types = [t for t, on in present.items() if on]
-    type_share = rng.dirichlet(np.full(len(types), 2.0))
+    # The quiz share is drawn on its own (anywhere from a tenth to nine tenths); the other
+    # types split the rest.
+    others = [t for t in types if t != "quiz"]
+    type_share = dict(zip(others, rng.dirichlet(np.full(len(others), 2.0)), strict=True))
+    if present["quiz"]:
+        quiz = float(rng.uniform(0.1, 0.9)) if others else 1.0
+        type_share = {t: w * (1.0 - quiz) for t, w in type_share.items()} | {"quiz": quiz}
     first_week = int(rng.choice([1, 1, 2, 3]))
     due_offset = int(rng.choice([0, 0, 2]))
+    # Weights lean towards the start or the end of the course (moves graded_weight_centroid).
+    tilt = float(rng.uniform(-1.5, 1.5))
     graded: list[tuple[str, int, float]] = []
-    for t, share in zip(types, type_share, strict=True):
+    for t in types:
         n = {
             "quiz": max(1, (weeks - first_week + 1) // int(rng.choice([1, 2]))),
             "staff_graded": int(rng.integers(1, 4)),
@@ -325,14 +358,19 @@ def _design_course(
             "plugin": int(rng.integers(1, 3)),
         }[t]
         start = first_week if t in ("quiz", "discussion_prompt", "plugin") else max(first_week, 2)
-        split = rng.dirichlet(np.full(n, 6.0)) * share
-        for week, w in zip(_spread_weeks(n, start, weeks), split, strict=True):
+        spread = _spread_weeks(n, start, weeks)
+        split = rng.dirichlet(np.full(n, 6.0)) * np.exp(tilt * (np.array(spread) / weeks - 0.5))
+        split = split / split.sum() * type_share[t]
+        for week, w in zip(spread, split, strict=True):
             graded.append((t, week, float(w)))
-    hands_on_types = [t for t in types if t in ("staff_graded", "peer_graded", "team")]
-    if hands_on_types and rng.random() < 0.4:
-        final_share = float(rng.uniform(0.2, 0.4))
-        graded = [(t, wk, w * (1.0 - final_share)) for t, wk, w in graded]
-        graded.append((str(rng.choice(hands_on_types)), weeks, final_share))
+    # 45% of courses have one major item worth 15-40% of the grade: a final exam, project or
+    # team work in the last week, or a midterm halfway (moves max_item_weight, Figure 7, and
+    # apart from the centroid).
+    if rng.random() < 0.45:
+        major_share = float(rng.uniform(0.15, 0.4))
+        major_week = weeks if rng.random() < 0.6 else max(first_week, weeks // 2)
+        graded = [(t, wk, w * (1.0 - major_share)) for t, wk, w in graded]
+        graded.append((str(rng.choice(types)), major_week, major_share))
     weights = np.round(np.array([g[2] for g in graded]), 4)
     weights[int(np.argmax(weights))] += round(1.0 - float(weights.sum()), 4)
     for (t, week, _), w in zip(graded, weights, strict=True):

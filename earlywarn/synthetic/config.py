@@ -17,7 +17,7 @@ DEFAULT_SEED = 42
 DEFAULT_TODAY = date(2026, 10, 19)
 
 # Years of terms before --today (each program keeps this much history).
-HISTORY_YEARS = 3
+HISTORY_YEARS = 4
 # A yes/no driver's effect is measured from 0 to 1.
 YES_NO_DRIVERS = frozenset(
     {

@@ -172,7 +172,7 @@ def build_population(
     window = np.maximum(o_start - o_joined, 1)
     open_enrolled = o_joined + (rng.random(m) * window * 1.1).astype(np.int64)
     open_paid = rng.random(m) < 0.35
-    complete_logit = -0.9 + 0.9 * motivation[open_student] + 1.0 * open_paid
+    complete_logit = -1.5 + 0.9 * motivation[open_student] + 1.0 * open_paid
     completes = rng.random(m) < 1.0 / (1.0 + np.exp(-complete_logit))
     open_completed = np.where(completes, open_enrolled + rng.integers(20, 150, m), -1)
     stackable_sets = rng.integers(0, OPEN_POOL, (n_prog, STACKABLE_PER_PROGRAM))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.errors import EarlyWarnError
@@ -99,6 +100,11 @@ NOT_CONTROLS = frozenset(
         "terms_allowed_missing",
     }
 )
+#: Whole feature families that are never controls: submission timing to date (performance,
+#: downstream of the drivers, like ``on_time_weight_share``) and cohort ranks (another feature
+#: re-expressed against the cohort; ``days_active_cohort_rank`` all but restates
+#: ``days_active_first_term`` and would swallow its variation).
+NOT_CONTROL_FAMILIES = frozenset({"timing", "cohort"})
 
 #: Features that restate a driver: a count whose "any" is the driver, a difference or ratio of it,
 #: or the same design choice measured another way (by item count instead of grade weight, per
@@ -109,7 +115,10 @@ ALIASES: dict[str, frozenset[str]] = {
     "stackable_open_course": frozenset({"stackable_open_enrollments"}),
     "courses_enrolled": frozenset({"courses_active", "load_vs_program_median"}),
     "courses_dropped": frozenset({"courses_active"}),
-    "has_hands_on": frozenset({"has_peer_graded", "has_programming"}),
+    "has_staff_graded": frozenset({"staff_graded_item_share"}),
+    "has_hands_on": frozenset(
+        {"has_peer_graded", "has_programming", "peer_graded_item_share", "programming_item_share"}
+    ),
     "peer_grade_share": frozenset({"peer_graded_item_share", "has_peer_graded"}),
     "quiz_grade_share": frozenset({"quiz_item_share"}),
     "staff_grade_share": frozenset({"staff_graded_item_share"}),
@@ -219,6 +228,8 @@ def build_controls(
     for name in features.columns:
         if name in NOT_CONTROLS or name not in FEATURES:
             continue
+        if FEATURES[name].family in NOT_CONTROL_FAMILIES:
+            continue
         values = features[name]
         if FEATURES[name].kind == "categorical":
             hot = _one_hot(values, name)
@@ -309,15 +320,27 @@ def build_analysis_frame(
     *,
     features_fn: FeatureFunction | None = None,
     labels_fn: Callable[..., Any] | None = None,
+    pass_score: float = 50.0,
 ) -> AnalysisFrame:
-    """Featurise every cohort as of the end of its first term and join the known labels."""
+    """Featurise every cohort as of the end of its first term and join the known labels.
+
+    By default the features are :func:`earlywarn.features.first_term_features` with the tables
+    prepared once and reused for every cohort (preparing is most of the cost of one call);
+    ``features_fn`` replaces them (``pass_score`` then does not apply).
+    """
     import numpy as np
     import pandas as pd
 
     from earlywarn.features import first_term_features
+    from earlywarn.features.prepared import prepare
     from training.labels import retention_labels
 
-    featurise = features_fn or first_term_features
+    if features_fn is None:
+        featurise: FeatureFunction = partial(
+            first_term_features, pass_score=pass_score, prepared=prepare(tables)
+        )
+    else:
+        featurise = features_fn
     label = labels_fn or retention_labels
     labels = _as_retained(label(tables, as_of=latest_instant(tables)))
     students = tables.students.set_index("student_id")

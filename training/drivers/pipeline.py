@@ -11,7 +11,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -83,13 +82,11 @@ def run_drivers(
 ) -> DriversRun:
     """Run the whole analysis on the data folder and write the HTML report."""
     from earlywarn.contract.load import load_tables
-    from earlywarn.features import first_term_features
     from training.drivers.design import build_analysis_frame
     from training.drivers.report import render_html
 
     tables = load_tables(data_dir)
-    features = partial(first_term_features, pass_score=settings.pass_score)
-    analysis = build_analysis_frame(tables, features_fn=features)
+    analysis = build_analysis_frame(tables, pass_score=settings.pass_score)
     results = analyse_drivers(analysis, penalty=penalty, random_state=settings.seed)
     students = len(analysis.students)
     programs = int(analysis.students["program_id"].nunique())
