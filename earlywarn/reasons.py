@@ -106,6 +106,7 @@ DRIVERS: dict[str, Driver] = {
             "days_since_last_activity",
             "active_days_last_14",
             "active_day_rate_change",
+            "days_active_cohort_rank",
         ),
         phrases=(
             P(
@@ -157,7 +158,7 @@ DRIVERS: dict[str, Driver] = {
         ),
     ),
     "grades": Driver(
-        features=("graded_score", "grade_first_term"),
+        features=("graded_score", "grade_first_term", "graded_score_cohort_rank"),
         phrases=(
             P("first-term final grades average {grade_first_term:pct}"),
             P("average score so far {graded_score:pct}"),
@@ -262,7 +263,11 @@ DRIVERS: dict[str, Driver] = {
         action="",  # a fixed fact: context for the conversation, nothing to act on
     ),
     "enrollment_timing": Driver(
-        features=("days_from_platform_join_to_start", "days_from_admission_to_start"),
+        features=(
+            "days_from_platform_join_to_start",
+            "days_from_admission_to_start",
+            "days_enrolled_before_start",
+        ),
         phrases=(
             P(
                 "was admitted {days_from_admission_to_start:days} before the term started",
@@ -307,6 +312,10 @@ FAMILY_DRIVERS: dict[str, str | None] = {
     "support": "support",
     "prior": "prior_open_content",
     "design": "course_design",
+    "timing": "deadlines",
+    "cohort": "deadlines",  # the ranks of grades and activity are listed by name above
+    "banked": "grades",
+    "background": "course_load",
     "checkpoint": None,
     "program": None,
     "student": None,  # sensitive attributes are never a reason shown to an advisor

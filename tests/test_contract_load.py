@@ -63,7 +63,11 @@ def test_in_memory_conventions(csv_tables: Tables) -> None:
     assert list(t.students.columns) == [
         "student_id", "program_id", "first_term_id", "advisor_id", "display_name", "age",
         "country_group", "education_level", "platform_joined_on", "admitted_on",
+        "prior_attempts", "first_term_credits",  # earlywarn extensions, absent from the file
     ]  # fmt: skip
+    assert t.students["prior_attempts"].dtype == "float64"  # optional int: float with NaN
+    assert t.students["prior_attempts"].isna().all()
+    assert t.submissions["is_banked"].dtype == "boolean"
     assert isinstance(t.students.index, pd.RangeIndex)
     assert t.students["student_id"].dtype == "str"
     # Reference columns: categories are the parent keys in parent row order.

@@ -530,6 +530,47 @@ CELL_CASES = [
         "maybe",
         "not a bool",
     ),
+    # earlywarn extensions (optional columns)
+    (
+        set_cell("students", 1, "prior_attempts", "-1"),
+        "students.csv",
+        3,
+        "prior_attempts",
+        "-1",
+        "out of range: must be at least 0",
+    ),
+    (
+        set_cell("students", 1, "prior_attempts", "1.5"),
+        "students.csv",
+        3,
+        "prior_attempts",
+        "1.5",
+        "not a whole number",
+    ),
+    (
+        set_cell("students", 3, "first_term_credits", "-30"),
+        "students.csv",
+        5,
+        "first_term_credits",
+        "-30",
+        "out of range: must be at least 0",
+    ),
+    (
+        set_cell("students", 3, "first_term_credits", "sixty"),
+        "students.csv",
+        5,
+        "first_term_credits",
+        "sixty",
+        "not a number",
+    ),
+    (
+        set_cell("submissions", 4, "is_banked", "banked"),
+        "submissions.csv",
+        6,
+        "is_banked",
+        "banked",
+        "not a bool",
+    ),
 ]
 
 
@@ -662,3 +703,29 @@ def test_parquet_problems_give_row_index(tmp_path: Path) -> None:
     assert [str(p) for p in problems] == [
         "students.parquet, row 2, column age: not a whole number (value 'thirty')"
     ]
+
+
+def test_extension_columns_load_typed_and_may_be_absent(tmp_path: Path) -> None:
+    """The optional extension columns load with their contract types, empty cells as missing;
+    without them (the synthetic generator writes none) the folder loads as before."""
+    from earlywarn.contract import load_tables
+
+    def extended(frames: Frames) -> None:
+        frames["students"]["prior_attempts"] = ["0", "2", "", "1", "0"]
+        frames["students"]["first_term_credits"] = ["60", "120", "", "30.5", "60"]
+        frames["submissions"]["is_banked"] = ["false", "true", "", "0", "1", "", "", "", ""]
+
+    assert problems_after(tmp_path / "with", extended) == []
+    frames = minimal_institution()
+    extended(frames)
+    tables = load_tables(write_institution(tmp_path / "typed", frames))
+    students, submissions = tables.students, tables.submissions
+    assert students["prior_attempts"].tolist()[:2] == [0.0, 2.0]
+    assert students["prior_attempts"].isna().tolist() == [False, False, True, False, False]
+    assert students["first_term_credits"].tolist()[3] == 30.5
+    assert submissions["is_banked"].dtype == "boolean"
+    assert submissions["is_banked"].fillna(False).sum() == 2
+    plain = load_tables(write_institution(tmp_path / "plain", minimal_institution()))
+    assert plain.students["prior_attempts"].isna().all()
+    assert plain.students["first_term_credits"].isna().all()
+    assert plain.submissions["is_banked"].isna().all()

@@ -29,7 +29,9 @@ def test_every_labelled_student_at_every_week_of_their_first_term(tables: Tables
     # Kolkata: 2023-07-03 to 2023-11-24 -> week 20.
     assert weeks.loc["T-NY-2023F"].tolist() == [1, 14, 14]
     assert weeks.loc["T-IN-2023J"].tolist() == [1, 20, 20]
-    assert len(data) == 3 * 14 + 2 * 20
+    # S002 dropped their only course on 2023-10-02 (seen from 2023-10-03): weeks 1-4 only.
+    assert len(data) == 2 * 14 + 4 + 2 * 20
+    assert data.loc[data["student_id"] == "S002", "checkpoint_week"].tolist() == [1, 2, 3, 4]
     assert data["checkpoint_week"].dtype == "int64"
     assert str(data["as_of"].dtype) == "datetime64[us, UTC]"
     ny = data[data["cohort"] == "T-NY-2023F"]

@@ -87,7 +87,30 @@ def test_only_students_whose_first_term_is_in_progress(build: Callable[..., Tabl
     assert row(at_start, "S001")["checkpoint_week"] == 0.0
     # Kolkata's term ends at local midnight after 2023-11-24 = 18:30 UTC that day.
     late = features_as_of(tables, ts("2023-11-24T18:30:00Z"))
-    assert sorted(late["student_id"]) == ["S001", "S002", "S003"]
+    # S002 dropped their only course on 2023-10-02: no longer an active first-term student.
+    assert sorted(late["student_id"]) == ["S001", "S003"]
+
+
+def test_students_who_dropped_every_first_term_course_leave_the_weekly_table(
+    build: Callable[..., Tables],
+) -> None:
+    tables = build()
+    # S002's only first-term course is dropped on 2023-10-02 (New York): seen from the local
+    # midnight that ends that day, 2023-10-03 04:00 UTC.
+    assert "S002" in set(features_as_of(tables, ts("2023-10-03T03:59:59Z"))["student_id"])
+    after = features_as_of(tables, ts("2023-10-03T04:00:00Z"))
+    assert sorted(after["student_id"]) == ["S001", "S003", "S004", "S005"]
+    # The driver analysis still sees everyone, dropped or not.
+    everyone = first_term_features(tables, ts("2023-10-03T04:00:00Z"))
+    assert row(everyone, "S002")["courses_dropped"] == 1.0
+
+    def add_second_course(frames: Frames) -> None:
+        extra = frames["enrollments"].iloc[[3]].assign(course_id="C-NY-102", dropped_on="")
+        frames["enrollments"] = pd.concat([frames["enrollments"], extra], ignore_index=True)
+
+    # With one first-term course still open, S002 stays on the list.
+    kept = features_as_of(build(add_second_course), ts("2023-10-03T04:00:00Z"))
+    assert row(kept, "S002")["courses_active"] == 1.0
 
 
 def test_first_term_features_for_chosen_students(build: Callable[..., Tables]) -> None:
@@ -254,7 +277,8 @@ def test_drops_and_grades_appear_when_their_day_has_ended(build: Callable[..., T
     before = row(features_as_of(tables, ts("2023-10-03T03:59:59Z")), "S002")
     assert before["courses_dropped"] == 0
     assert before["dropped_after_deadline"] == 0
-    after = row(features_as_of(tables, ts("2023-10-03T04:00:00Z")), "S002")
+    # From then on S002 has left (not in features_as_of); first_term_features keeps everyone.
+    after = row(first_term_features(tables, ts("2023-10-03T04:00:00Z")), "S002")
     assert after["courses_dropped"] == 1
     assert after["dropped_after_deadline"] == 1
     assert after["courses_enrolled"] == 1

@@ -47,7 +47,12 @@ SETTINGS = settings(
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Tables:
-    folder = write_institution(tmp_path_factory.mktemp("base"), minimal_institution(), "parquet")
+    frames = minimal_institution()
+    # The optional extension columns too, so their features are under the same invariants.
+    frames["students"]["prior_attempts"] = ["0", "1", "", "2", "0"]
+    frames["students"]["first_term_credits"] = ["60", "30", "", "120", "60"]
+    frames["submissions"]["is_banked"] = ["true", "", "false", "", "", "", "", "false", "true"]
+    folder = write_institution(tmp_path_factory.mktemp("base"), frames, "parquet")
     return load_tables(folder)
 
 

@@ -183,6 +183,25 @@ def test_submissions_keep_day_offsets_at_the_last_minute_of_the_london_day(impor
     assert offsets == {timedelta(0), timedelta(hours=1)}, "summer and winter time both occur"
     banked = output_rows(imported, "oulad/banked_submissions")
     assert len(banked) == sum(r["is_banked"] == "1" for r in results) > 0
+    flagged = Counter(
+        (row["student_id"], row["item_id"]) for row in submissions if row["is_banked"] == "true"
+    )
+    assert flagged == Counter((row["student_id"], row["item_id"]) for row in banked)
+    assert {row["is_banked"] for row in submissions} == {"true", "false"}
+
+
+def test_prior_attempts_and_credits_become_student_columns(imported: Path) -> None:
+    info = {registration_id(r): r for r in source_rows(SLICE, "studentInfo.csv")}
+    students = output_rows(imported, "students")
+    assert len(students) == len(info)
+    for row in students:
+        source = info[row["student_id"]]
+        assert row["prior_attempts"] == source["num_of_prev_attempts"]
+        assert row["first_term_credits"] == source["studied_credits"]
+    assert any(row["prior_attempts"] != "0" for row in students)
+    tables = load_tables(imported)
+    assert tables.students["prior_attempts"].notna().all()
+    assert tables.submissions["is_banked"].sum() > 0
 
 
 def test_default_label_is_did_not_withdraw(imported: Path) -> None:

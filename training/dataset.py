@@ -17,6 +17,7 @@ from earlywarn.errors import UsageError
 from earlywarn.features.assemble import as_categorical, compute_columns
 from earlywarn.features.prepared import Prepared, instant_us, prepare
 from earlywarn.features.registry import FEATURES
+from earlywarn.features.view import still_enrolled
 from training.labels import retention_labels
 
 if TYPE_CHECKING:
@@ -51,9 +52,11 @@ def build_training_dataset(
 ) -> pd.DataFrame:
     """One row per labelled student and checkpoint week of their first term, as of each checkpoint.
 
-    Only students whose label is known as of ``as_of`` appear, and only checkpoints at or before
-    ``as_of``. Columns: student_id, cohort (first_term_id), program_id, checkpoint_week (int),
-    as_of (the checkpoint instant), retained, then every feature.
+    Only students whose label is known as of ``as_of`` appear, only checkpoints at or before
+    ``as_of``, and at each checkpoint only the students still enrolled then (as in weekly
+    scoring: a student who has dropped every first-term course leaves the snapshots).
+    Columns: student_id, cohort (first_term_id), program_id, checkpoint_week (int), as_of
+    (the checkpoint instant), retained, then every feature.
     """
     if weeks is not None and any(int(w) < 0 for w in weeks):
         raise UsageError(f"checkpoint weeks must be 0 or more, got {list(weeks)}")
@@ -69,7 +72,7 @@ def build_training_dataset(
             if instant > t_limit:
                 break
             view, columns = compute_columns(prep, [int(cohort)], instant, pass_score)
-            keep = np.flatnonzero(known[view.students])
+            keep = np.flatnonzero(known[view.students] & still_enrolled(view))
             students = view.students[keep]
             parts["student_id"].append(students)
             parts["cohort"].append(np.full(len(keep), cohort))

@@ -62,8 +62,9 @@ def write_frame(frame: Any, out: Path) -> None:
 def command(obj: Any, folder: Path, as_of: str, out: Path) -> None:
     """Write the first-term features of every student in their first term as of T.
 
-    One row per student whose first term is in progress at T, student_id first, built only from
-    the rows visible at T. docs/features.md lists every column.
+    One row per student whose first term is in progress at T and who is still enrolled in it
+    (has not dropped every first-term course), student_id first, built only from the rows
+    visible at T. docs/features.md lists every column.
 
     \b
     Examples:

@@ -135,6 +135,21 @@ SCHEMA: tuple[TableSpec, ...] = (
             Column("education_level", "string", optional=True),
             Column("platform_joined_on", "date", optional=True),
             Column("admitted_on", "date", optional=True),
+            # earlywarn extensions (docs/contract.md): optional, known when the student enrolls
+            Column(
+                "prior_attempts",
+                "int",
+                "at least 0; earlier attempts at the program before the first term",
+                optional=True,
+                minimum=0,
+            ),
+            Column(
+                "first_term_credits",
+                "float",
+                "at least 0; the student's whole credit load in the first term, all programs",
+                optional=True,
+                minimum=0,
+            ),
         ),
         key=("student_id",),
     ),
@@ -196,6 +211,8 @@ SCHEMA: tuple[TableSpec, ...] = (
             _ref("term_id", "terms", "a term in which the student is enrolled in the course"),
             Column("submitted_at", "timestamp"),
             Column("score", "float", "0 to 100", optional=True, minimum=0, maximum=100),
+            # earlywarn extension (docs/contract.md): a result carried over from an earlier attempt
+            Column("is_banked", "bool", optional=True),
         ),
     ),
     TableSpec(

@@ -10,6 +10,9 @@ import pandas as pd
 
 from earlywarn.errors import UsageError
 from earlywarn.features.activity import activity_features
+from earlywarn.features.background import background_features
+from earlywarn.features.banked import banked_features
+from earlywarn.features.cohort import cohort_features
 from earlywarn.features.design import design_features
 from earlywarn.features.first_deadline import first_deadline_features
 from earlywarn.features.forum import forum_features, support_features
@@ -18,7 +21,8 @@ from earlywarn.features.prepared import Prepared, instant_us, prepare
 from earlywarn.features.prior import prior_features
 from earlywarn.features.registry import FEATURES
 from earlywarn.features.submissions import submission_features
-from earlywarn.features.view import View, build_view, days_between
+from earlywarn.features.timing import timing_features
+from earlywarn.features.view import View, build_view, days_between, still_enrolled
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -83,6 +87,10 @@ def compute_columns(
     columns.update(prior_features(view))
     columns.update(_student_and_program(view))
     columns.update(design_features(view))
+    columns.update(timing_features(view))
+    columns.update(banked_features(view))
+    columns.update(background_features(view))
+    columns.update(cohort_features(view, columns))  # ranks of the features above
     missing = set(FEATURES) - set(columns)
     extra = set(columns) - set(FEATURES)
     if missing or extra:  # a programming error, caught by the tests
@@ -99,21 +107,34 @@ def categorical_features() -> list[str]:
     return [name for name, spec in FEATURES.items() if spec.kind == "categorical"]
 
 
-def compute(prep: Prepared, cohorts: Iterable[int], t: int, pass_score: float) -> pd.DataFrame:
-    """Features of every student of ``cohorts`` (first-term codes) as of ``t`` (UTC us)."""
+def compute(
+    prep: Prepared,
+    cohorts: Iterable[int],
+    t: int,
+    pass_score: float,
+    *,
+    enrolled_only: bool = False,
+) -> pd.DataFrame:
+    """Features of every student of ``cohorts`` (first-term codes) as of ``t`` (UTC us); with
+    ``enrolled_only``, only the students still enrolled at ``t`` (:func:`still_enrolled`)."""
     view, columns = compute_columns(prep, cohorts, t, pass_score)
+    keep = still_enrolled(view) if enrolled_only else np.ones(view.n, dtype=bool)
     tables = prep.tables
+    students = view.students[keep]
     return pd.DataFrame(
         {
-            "student_id": tables.students["student_id"].to_numpy()[view.students],
+            "student_id": tables.students["student_id"].to_numpy()[students],
             "program_id": pd.Categorical.from_codes(
-                prep.student_program[view.students], categories=tables.programs["program_id"]
+                prep.student_program[students], categories=tables.programs["program_id"]
             ),
             "first_term_id": pd.Categorical.from_codes(
-                view.term, categories=tables.terms["term_id"]
+                view.term[keep], categories=tables.terms["term_id"]
             ),
-            **columns,
-            **{name: as_categorical(prep, name, columns[name]) for name in categorical_features()},
+            **{name: values[keep] for name, values in columns.items()},
+            **{
+                name: as_categorical(prep, name, columns[name][keep])
+                for name in categorical_features()
+            },
         },
         copy=False,
     )
@@ -130,14 +151,19 @@ def cohorts_in_progress(prep: Prepared, t: int) -> np.ndarray:
 def features_as_of(
     tables: Tables, as_of: pd.Timestamp, *, pass_score: float = 50.0
 ) -> pd.DataFrame:
-    """One row per student whose first term is in progress at ``as_of``, from what was visible.
+    """One row per *active* first-term student at ``as_of``, from what was visible.
+
+    Active: the student's first term is in progress at ``as_of`` and they are still enrolled in
+    it, i.e. not every first-term enrollment seen by then has been dropped by then (a student
+    who has left is no longer on an advisor's weekly list, and the training snapshots drop them
+    from their withdrawal on). :func:`first_term_features` keeps every student.
 
     Columns: student_id, program_id, first_term_id, checkpoint_week (fractional weeks since the
     first term's local start), then every feature of :data:`FEATURES` in registry order.
     """
     prep = prepare(tables)
     t = instant_us(as_of)
-    return compute(prep, cohorts_in_progress(prep, t), t, pass_score)
+    return compute(prep, cohorts_in_progress(prep, t), t, pass_score, enrolled_only=True)
 
 
 def first_term_features(
@@ -146,12 +172,18 @@ def first_term_features(
     student_ids: Iterable[str] | None = None,
     *,
     pass_score: float = 50.0,
+    prepared: Prepared | None = None,
 ) -> pd.DataFrame:
-    """The same features for the given students (all students by default), whatever the term.
+    """The same features for the given students (all students by default), whatever the term,
+    and whether or not they are still enrolled (the driver analysis needs everyone).
 
-    Rows follow ``student_ids`` (or the students table's order).
+    Rows follow ``student_ids`` (or the students table's order). ``prepared`` is
+    :func:`prepare` of these same ``tables``, for callers that featurise many instants (the
+    driver analysis: one per cohort); without it the tables are prepared on every call.
     """
-    prep = prepare(tables)
+    if prepared is not None and prepared.tables is not tables:
+        raise ValueError("prepared was built from other tables; pass prepare(tables)")
+    prep = prepared if prepared is not None else prepare(tables)
     t = instant_us(as_of)
     all_ids = pd.Index(tables.students["student_id"])
     if student_ids is None:

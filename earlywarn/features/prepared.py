@@ -278,6 +278,7 @@ def prepare(tables: Tables) -> Prepared:
         "seen_us": zones.midnight_us(
             np.where(enrolled_day == NO_DAY, NO_DAY, enrolled_day + 1), e_program
         ),
+        "enrolled_day": enrolled_day,
         "dropped_day": dropped_day,
         "dropped_seen_us": zones.midnight_us(
             np.where(dropped_day == NO_DAY, NO_DAY, dropped_day + 1), e_program
@@ -372,8 +373,13 @@ def prepare(tables: Tables) -> Prepared:
 
     sub = tables.submissions
     s_item = sub["item_id"].cat.codes.to_numpy(np.int64)
-    sub_frame = sub.assign(_item=s_item, _score=sub["score"].to_numpy(np.float64))
-    submissions = cohort_rows(sub_frame, "submitted_at", {"item": "_item", "score": "_score"})
+    # is_banked is an optional extension column: NA (absent) reads as "not banked" here; the
+    # banked family itself tells an absent column apart (features/banked.py).
+    banked = sub["is_banked"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    sub_frame = sub.assign(_item=s_item, _score=sub["score"].to_numpy(np.float64), _banked=banked)
+    submissions = cohort_rows(
+        sub_frame, "submitted_at", {"item": "_item", "score": "_score", "banked": "_banked"}
+    )
     assert submissions is not None
     return Prepared(
         tables=tables,

@@ -207,6 +207,60 @@ def _specs() -> dict[str, FeatureSpec]:
             ),
         }
     )
+    specs.update(
+        {
+            # submission timing (new work only: banked results left out)
+            "items_submitted": s(
+                "First-term graded items handed in so far (banked results not counted).", "timing"
+            ),
+            "mean_days_early": s(
+                "Mean days between each item's first submission and its due instant (< 0: late).",
+                "timing",
+            ),
+            "early_submission_share": s(
+                "Share of the items handed in so far that arrived at least 2 days before due.",
+                "timing",
+            ),
+            "days_since_last_submission": s(
+                "Days since the last first-term submission (since the term start when none).",
+                "timing",
+            ),
+            # banked results (optional submissions.is_banked)
+            "banked_items": s(
+                "First-term graded items with a banked result (carried over from an earlier "
+                "attempt); missing without is_banked.",
+                "banked",
+            ),
+            "banked_grade_share": s(
+                "Grade weight of the banked items per first-term course; missing without "
+                "is_banked.",
+                "banked",
+            ),
+            # background (optional students.prior_attempts, students.first_term_credits)
+            "prior_attempts": s(
+                "Earlier attempts at the program before this first term (students.prior_attempts).",
+                "background",
+            ),
+            "first_term_credits": s(
+                "The whole first-term credit load, all programs (students.first_term_credits).",
+                "background",
+            ),
+            "days_enrolled_before_start": s(
+                "Days from the first first-term enrollment to the term start (< 0: enrolled late).",
+                "background",
+            ),
+            # the student relative to the still-enrolled peers of their first term
+            "graded_score_cohort_rank": s(
+                "Percentile rank (0 to 1) of graded_score among the cohort's enrolled students.",
+                "cohort",
+                monotone=1,
+            ),
+            "on_time_share_cohort_rank": s("Same for on_time_weight_share.", "cohort", monotone=1),
+            "items_submitted_cohort_rank": s("Same for items_submitted.", "cohort"),
+            "days_early_cohort_rank": s("Same for mean_days_early.", "cohort"),
+            "days_active_cohort_rank": s("Same for days_active_first_term.", "cohort", monotone=1),
+        }
+    )
     # Course design: each value is a mean over the student's first-term courses.
     design: dict[str, str] = {
         "has_staff_graded": "Has a graded staff_graded item (0/1).",

@@ -85,6 +85,21 @@ def build_view(prep: Prepared, cohorts: np.ndarray, t: int) -> View:
     )
 
 
+def still_enrolled(view: View) -> np.ndarray:
+    """Per student of the view: False when every first-term enrollment seen as of ``t`` has been
+    dropped as of ``t`` (the student has left their first term), True otherwise.
+
+    A student with no enrollment seen yet counts as enrolled (nothing has been dropped). Weekly
+    lists and training snapshots keep only enrolled students: a student who has already left is
+    neither someone an advisor can still reach nor an open question for the model.
+    """
+    pos = view.enr["pos"]
+    seen = np.bincount(pos, minlength=view.n)
+    dropped = np.bincount(pos[view.enr["dropped_seen_us"] <= view.t], minlength=view.n)
+    left: np.ndarray = (seen > 0) & (dropped == seen)
+    return ~left
+
+
 def days_between(later_us: np.ndarray | int, earlier_us: np.ndarray | int) -> np.ndarray:
     """(later - earlier) in days, as floats."""
     return (

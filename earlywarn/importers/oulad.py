@@ -409,6 +409,8 @@ def _registrations(
             "age": merged["age_band"].map(AGE_OF_BAND).astype("Int64"),
             "country_group": merged["region"],
             "education_level": merged["highest_education"],
+            "prior_attempts": merged["num_of_prev_attempts"].astype("Int64"),
+            "first_term_credits": merged["studied_credits"].astype("Int64"),
         }
     )
     enrollments = pd.DataFrame(
@@ -490,6 +492,7 @@ def _submissions(
             "term_id": course_id,
             "submitted_at": np.asarray(instants, dtype=object)[inverse],
             "score": kept["score"].to_numpy(),
+            "is_banked": np.where(kept["is_banked"].to_numpy() == 1, "true", "false"),
         }
     )
     banked = kept["is_banked"].to_numpy() == 1
