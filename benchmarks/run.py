@@ -8,8 +8,10 @@ Each stage runs in a child process of its own, so its peak resident memory (``ru
 own. The institution is generated once per size into a temporary folder (or ``--work DIR``).
 Prints one JSON object per size, e.g. ``{"students": 17960, "activity_rows": ..., "stages":
 {"generate_s": ..., "load_validate_s": ..., "features_s": ..., "features_rows_per_s": ...,
-"training_dataset_s": ...}, "peak_rss_mb": ...}``. A later stage (training, scoring) is one more
-function in :data:`STAGES`.
+"training_dataset_s": ..., "train_s": ..., "train_steps_s": {...}}, "peak_rss_mb": ...}``.
+``train_s`` is ``earlywarn train`` end to end (load, dataset, fit, evaluation, MLflow logging
+into a fresh temporary home, whose store migrations are part of it); ``train_steps_s`` splits it.
+A later stage (scoring) is one more function in :data:`STAGES`.
 """
 
 from __future__ import annotations
@@ -89,11 +91,29 @@ def stage_training_dataset(folder: Path, students: int) -> dict[str, Any]:
     }
 
 
+def stage_train(folder: Path, students: int) -> dict[str, Any]:
+    """``train_from_folder`` from the data folder to a registered model, into a temporary home."""
+    from earlywarn.settings import load_settings
+    from training.pipeline import train_from_folder
+
+    with tempfile.TemporaryDirectory(prefix="earlywarn-bench-home-") as home:
+        start = time.perf_counter()
+        result = train_from_folder(load_settings(Path(home)), folder)
+        elapsed = time.perf_counter() - start
+    return {
+        "train_s": elapsed,
+        "train_steps_s": result.extra.get("step_seconds", {}),
+        "train_rows": len(result.split.train) + len(result.split.held_out),
+        "test_rows": len(result.split.test),
+    }
+
+
 STAGES: dict[str, Callable[[Path, int], dict[str, Any]]] = {
     "generate": stage_generate,
     "load_validate": stage_load_validate,
     "features": stage_features,
     "training_dataset": stage_training_dataset,
+    "train": stage_train,
 }
 
 

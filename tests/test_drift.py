@@ -119,12 +119,16 @@ def test_week_matched_reference_sees_no_drift_where_pooled_weeks_would(
     week_model: tuple[Any, Any],
 ) -> None:
     model, split = week_model
+    # Training learns the per-week reference; set it aside to see the pooled one alone.
+    learned = model.reference_stats_by_week_
+    assert learned == reference_by_week(model, split.train)
+    model.reference_stats_by_week_ = None
     # This week's students are all at checkpoint week 2 of a later, unchanged cohort.
     scored = split.test[split.test["checkpoint_week"] == 2]
     pooled = scoring_drift(model, scored, warning_threshold=0.25)
     assert "days_active_first_term" in drift_warnings(pooled)
 
-    model.reference_stats_by_week_ = reference_by_week(model, split.train)
+    model.reference_stats_by_week_ = learned
     try:
         matched = scoring_drift(model, scored, warning_threshold=0.25)
         assert drift_warnings(matched) == []
@@ -133,7 +137,7 @@ def test_week_matched_reference_sees_no_drift_where_pooled_weeks_would(
         shifted = scoring_drift(model, halved, warning_threshold=0.25)
         assert drift_warnings(shifted) == ["days_active_first_term"]
     finally:
-        del model.reference_stats_by_week_
+        model.reference_stats_by_week_ = learned
 
 
 def test_nothing_scored_means_no_drift(week_model: tuple[Any, Any]) -> None:

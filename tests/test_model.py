@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from earlywarn.model import EXPECTED_VALUE, RetentionModel, expected_calibration_error
+from earlywarn.drift import drift_warnings, reference_by_week, scoring_drift
+from earlywarn.model import (
+    EXPECTED_VALUE,
+    RetentionModel,
+    calibration_folds,
+    expected_calibration_error,
+    fit_calibrator,
+    week_bands,
+    weekly_ece,
+)
 from earlywarn.settings import Settings
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES
 from training.fit import feature_columns, fit_retention_model, risk_target, split_by_time
@@ -58,8 +67,53 @@ def test_risk_is_a_calibrated_probability(fitted: tuple[RetentionModel, pd.DataF
     assert ((risk >= 0) & (risk <= 1)).all()
     observed = risk_target(test).mean()
     assert abs(risk.mean() - observed) < 0.05, (risk.mean(), observed)
-    assert model.calibration_method_ in ("sigmoid", "isotonic")
-    assert set(model.calibration_ece_) == {"sigmoid", "isotonic"}
+    # checkpoint_week is a feature, so the week-aware calibrators compete too.
+    methods = {"sigmoid", "isotonic", "sigmoid_by_week", "isotonic_by_week"}
+    assert set(model.calibration_ece_) == methods
+    assert model.calibration_method_ in methods
+    chosen = model.calibration_ece_[model.calibration_method_]
+    assert chosen <= min(model.calibration_ece_.values()) / 0.9 + 1e-12
+
+
+def test_week_aware_calibration_fixes_a_map_that_changes_with_the_week() -> None:
+    # Early scores rest on little behaviour: the same raw score means less at week 1 than at 9.
+    rng = np.random.default_rng(3)
+    n = 20_000  # each week fills its own isotonic band (ISOTONIC_BAND_ROWS) in the fitting half
+    week = rng.choice([1.0, 9.0], n)
+    raw = rng.normal(0.0, 1.5, n)
+    truth = 1.0 / (1.0 + np.exp(-np.where(week == 1, 0.3 * raw - 0.8, 1.5 * raw + 0.4)))
+    y = (rng.random(n) < truth).astype(int)
+    fit, check = np.arange(n) < n // 2, np.arange(n) >= n // 2
+    errors = {}
+    for method in ("sigmoid", "sigmoid_by_week", "isotonic", "isotonic_by_week"):
+        calibrator = fit_calibrator(method, raw[fit], y[fit], week[fit])
+        errors[method] = weekly_ece(
+            y[check], calibrator.transform(raw[check], week[check]), week[check]
+        )
+    assert errors["sigmoid_by_week"] < 0.6 * errors["sigmoid"], errors
+    assert errors["isotonic_by_week"] < 0.6 * errors["isotonic"], errors
+    with pytest.raises(ValueError, match="checkpoint_week"):
+        fit_calibrator("isotonic_by_week", raw, y, None)
+
+
+def test_week_bands_hold_enough_rows() -> None:
+    weeks = np.repeat([1, 2, 3, 4, 5, 6], [5000, 4000, 1500, 1500, 1500, 500])
+    # Week 1 and 2 each fill a band; 3-5 together do; week 6's 500 rows join the band before.
+    assert week_bands(weeks, min_rows=4000) == [1.0, 2.0, 3.0]
+    assert week_bands(weeks, min_rows=100_000) == [1.0]
+
+
+def test_calibration_folds_keep_a_student_together_and_balance_labels() -> None:
+    rng = np.random.default_rng(0)
+    students = np.repeat(np.arange(1000), 3).astype(str)
+    label = np.repeat(rng.random(1000) < 0.3, 3).astype(int)
+    folds = calibration_folds(label, students, seed=1)
+    per_student = pd.Series(folds).groupby(students).nunique()
+    assert (per_student == 1).all()
+    assert sorted(np.unique(folds)) == [0, 1, 2, 3, 4]
+    rates = pd.Series(label).groupby(folds).mean()
+    assert rates.max() - rates.min() < 0.01
+    np.testing.assert_array_equal(folds, calibration_folds(label, students, seed=1))
 
 
 def test_sensitive_attributes_are_left_out_unless_allowed(
@@ -143,3 +197,31 @@ def test_expected_calibration_error_by_hand() -> None:
     y = [1, 0, 0, 0, 1, 1, 1, 0]
     p = [0.25] * 4 + [0.75] * 4
     assert expected_calibration_error(y, p) == pytest.approx(0.0)
+
+
+def test_drift_on_unchanged_training_weeks_raises_no_warning(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+    fitted: tuple[RetentionModel, pd.DataFrame],
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import joblib
+
+    frame, _ = simulated_dataset
+    model, _ = fitted
+    split = split_by_time(frame, COHORT_STARTS)
+    assert model.reference_stats_by_week_ is not None
+    assert model.reference_stats_by_week_ == reference_by_week(model, split.train)
+    # The per-week reference is learned state: it is saved and loaded with the model.
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib")
+    assert loaded.reference_stats_by_week_ == model.reference_stats_by_week_
+    # A week's students scored on the very data the model was trained on: nothing drifted.
+    early = split.train[split.train["checkpoint_week"] == 2]
+    assert drift_warnings(scoring_drift(loaded, early, warning_threshold=0.25)) == []
+    # Against the pooled reference (every week mixed), the same students look drifted: days
+    # active grow with the week. This is what the per-week reference is for.
+    pooled = joblib.load(tmp_path / "model.joblib")
+    pooled.reference_stats_by_week_ = None
+    assert "days_active_first_term" in drift_warnings(
+        scoring_drift(pooled, early, warning_threshold=0.25)
+    )

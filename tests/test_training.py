@@ -9,17 +9,21 @@ import pandas as pd
 import pytest
 
 from earlywarn.errors import UsageError
+from earlywarn.model import expected_calibration_error
 from earlywarn.settings import Settings, load_settings
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES, simulate_dataset
 from training.evaluate import (
     age_band,
     classification_metrics,
+    ece_if_calibrated,
     oracle_risk,
     read_truth,
     subgroup_audit,
 )
 from training.fit import (
+    baseline_risk,
     feature_columns,
+    fit_baseline,
     observed_columns,
     risk_target,
     split_by_time,
@@ -40,9 +44,9 @@ def test_split_puts_the_latest_cohort_last_and_no_student_twice(
     frame, _ = simulated_dataset
     split = split_by_time(frame, COHORT_STARTS)
     assert split.test_cohorts == ["T6"]
-    # The held-out periods hold at least 35% of the earlier students: two of five equal cohorts.
-    assert set(split.held_out["cohort"].astype(str)) == {"T4", "T5"}
-    assert set(split.train["cohort"].astype(str)) == {"T1", "T2", "T3"}
+    # The held-out periods hold at least 20% of the earlier students: one of five equal cohorts.
+    assert set(split.held_out["cohort"].astype(str)) == {"T5"}
+    assert set(split.train["cohort"].astype(str)) == {"T1", "T2", "T3", "T4"}
     sides = [set(s["student_id"]) for s in (split.train, split.held_out, split.test)]
     assert not (sides[0] & sides[1])
     assert not (sides[0] & sides[2])
@@ -74,8 +78,11 @@ def test_start_periods_are_seasons_in_time_order() -> None:
 
 def test_held_out_grows_until_it_holds_enough_earlier_students() -> None:
     frame, _ = simulate_dataset(n_per_cohort=40)
-    # T5 keeps 5 students: T5 + T4 = 45 of 165 earlier students is under 35%, so T3 joins.
-    small = frame[~((frame["cohort"] == "T5") & (frame["student_id"].astype(str) > "T5-0004"))]
+    # T4 and T5 keep 5 students each: T5 + T4 = 10 of 130 earlier students is under 20%, so T3
+    # joins (50 of 130).
+    small = frame[
+        ~(frame["cohort"].isin(["T4", "T5"]) & (frame["student_id"].astype(str).str[-4:] > "0004"))
+    ]
     split = split_by_time(small, COHORT_STARTS)
     assert set(split.held_out["cohort"].astype(str)) == {"T3", "T4", "T5"}
     assert split.held_out_period == "2024-03 spring .. 2024-09 fall"
@@ -114,6 +121,41 @@ def test_features_never_observed_in_training_are_dropped(
     kept, dropped = observed_columns(columns, frame)
     assert dropped == ["grade_first_term"]
     assert "grade_first_term" not in {c.name for c in kept}
+
+
+def test_baseline_leaves_out_features_never_observed_in_training(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    # Warnings are errors here: an imputer fitted on an all-missing column would warn.
+    frame, _ = simulated_dataset
+    frame = frame.assign(grade_first_term=np.nan)
+    specs = dict(SIM_FEATURES) | {"grade_first_term": SIM_FEATURES["video_share"]}
+    split = split_by_time(frame, COHORT_STARTS)
+    columns = feature_columns(specs, list(frame.columns), include_sensitive=False)
+    pipeline = fit_baseline(split, columns, seed=0)
+    assert "grade_first_term" not in set(pipeline.feature_names_in_)
+    risk = baseline_risk(pipeline, split.test, columns)
+    assert risk.shape == (len(split.test),)
+    assert ((risk > 0) & (risk < 1)).all()
+
+
+def test_ece_noise_floor_covers_calibrated_predictions_and_shrinks_with_rows() -> None:
+    rng = np.random.default_rng(5)
+    small = rng.uniform(0.05, 0.6, 500)
+    large = rng.uniform(0.05, 0.6, 20_000)
+    floor_small, p95_small = ece_if_calibrated(small, seed=1)
+    floor_large, p95_large = ece_if_calibrated(large, seed=1)
+    assert p95_large < p95_small
+    assert 0 < floor_large < floor_small
+    assert floor_small < p95_small
+    # Labels drawn from the predictions (perfect calibration) stay under the 95th percentile
+    # about 95% of the time.
+    inside = [
+        expected_calibration_error(rng.random(500) < small, small) <= p95_small for _ in range(200)
+    ]
+    assert 0.88 <= np.mean(inside) <= 0.99
+    # Certain predictions have no sampling noise at all.
+    assert ece_if_calibrated(np.array([0.0, 1.0, 1.0, 0.0])) == (0.0, 0.0)
 
 
 def test_metrics_by_hand() -> None:
@@ -188,9 +230,13 @@ def test_same_seed_same_metrics_and_the_summary_shape(
     assert summary["test_cohort"] == "2024-12 winter"
     assert [w["week"] for w in summary["weeks"]] == [2, 4, 6]
     keys = {"week", "n", "roc_auc", "pr_auc", "brier", "ece", "baseline_roc_auc", "oracle_roc_auc"}
+    keys |= {"oracle_ece", "ece_floor", "ece_floor_p95", "ece_debiased"}
     for week in summary["weeks"]:
         assert keys <= set(week)
         assert isinstance(week["oracle_roc_auc"], float)
+        assert week["ece_floor"] < week["ece_floor_p95"]
+        assert week["ece_debiased"] == pytest.approx(week["ece"] - week["ece_floor"])
+    assert {"split", "model", "baseline", "evaluation"} <= set(summary["step_seconds"])
     assert keys - {"week"} <= set(summary["overall"])
     # The model beats chance and the oracle bounds it on a signal it can see.
     overall = summary["overall"]

@@ -46,6 +46,12 @@ def test_train_json_registers_a_challenger(
     version, model = load_model_by_alias(settings, CHALLENGER)
     assert version == "1"
     assert model.feature_names == summary["features"]
+    # The per-week drift reference travels with the registered model, and the run shows the
+    # calibration error by week against its noise floor.
+    assert model.reference_stats_by_week_
+    assert all(w["ece_floor_p95"] > 0 for w in summary["weeks"])
+    logged = {a.path for a in client(settings).list_artifacts(summary["run_id"], "plots")}
+    assert "plots/ece_by_week.png" in logged
     risk = model.predict_risk(_first_rows(settings, summary["run_id"]))
     assert np.isfinite(risk).all()
 

@@ -1,5 +1,5 @@
 """The figures a person opens in a training run: ROC and precision-recall curves, calibration,
-AUC by checkpoint week, feature importance and a SHAP summary.
+AUC and calibration error by checkpoint week, feature importance and a SHAP summary.
 
 Figures are built as ``matplotlib.figure.Figure`` objects on the Agg backend (no pyplot, no global
 state, no display needed); the caller saves or logs them.
@@ -103,6 +103,37 @@ def auc_by_week(weeks: Sequence[Mapping[str, Any]]) -> Figure:
     )
     ax.set_xticks(x)
     ax.legend(loc="lower right")
+    return figure
+
+
+def ece_by_week(weeks: Sequence[Mapping[str, Any]]) -> Figure:
+    """Test-cohort ECE at each checkpoint week against its noise floor: the model, the oracle
+    (true probabilities) and the band a perfectly calibrated model would fall in (95%)."""
+    figure, ax = _figure(7, 4.5)
+    x = [row["week"] for row in weeks]
+
+    def series(key: str) -> list[float]:
+        return [float("nan") if row.get(key) is None else float(row[key]) for row in weeks]
+
+    ax.fill_between(
+        x,
+        0,
+        series("ece_floor_p95"),
+        color="grey",
+        alpha=0.25,
+        label="95% of a perfectly calibrated model's ECE",
+    )
+    ax.plot(x, series("ece"), "-o", label="model")
+    if any(row.get("oracle_ece") is not None for row in weeks):
+        ax.plot(x, series("oracle_ece"), ":^", label="oracle (true probabilities)")
+    ax.set(
+        xlabel="checkpoint week",
+        ylabel="ECE (10 equal-width bins)",
+        title="Calibration error by checkpoint week",
+    )
+    ax.set_xticks(x)
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
     return figure
 
 

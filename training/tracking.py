@@ -101,7 +101,13 @@ def log_training_run(
         mlflow.log_metrics(_metric_items(result.evaluation))
         for method, ece in model.calibration_ece_.items():
             mlflow.log_metric(f"calibration_cv_ece_{method}", ece)
-        mlflow.log_metric("training_seconds", result.seconds)
+        mlflow.log_metrics(
+            {"training_seconds": result.seconds}
+            | {
+                f"step_seconds_{step}": seconds
+                for step, seconds in result.extra.get("step_seconds", {}).items()
+            }
+        )
         mlflow.log_dict(dict(fingerprint or {}), "data/fingerprint.json")
         mlflow.log_dict(split.describe(), "data/split.json")
         mlflow.log_dict(
@@ -115,6 +121,12 @@ def log_training_run(
             "model/features.json",
         )
         mlflow.log_dict(model.reference_stats, "model/reference_stats.json")
+        by_week = getattr(model, "reference_stats_by_week_", None)
+        if by_week:
+            mlflow.log_dict(
+                {str(week): stats for week, stats in by_week.items()},
+                "model/reference_stats_by_week.json",
+            )
         mlflow.log_dict(dict(result.evaluation), METRICS_ARTIFACT)
         mlflow.log_dict(dict(result.audit), "evaluation/audit.json")
 
@@ -133,9 +145,10 @@ def log_training_run(
                 y, result.test_risk, f"test cohort {split.test_period}"
             ),
             "plots/auc_by_week.png": plots.auc_by_week(result.evaluation["weeks"]),
+            "plots/ece_by_week.png": plots.ece_by_week(result.evaluation["weeks"]),
             "plots/feature_importance.png": plots.feature_importance(model.feature_importance()),
             "plots/shap_summary.png": plots.shap_summary(
-                result.test_contributions, model._frame(test)
+                result.test_contributions, model._frame(test.loc[result.test_contributions.index])
             ),
         }
         for path, figure in figures.items():

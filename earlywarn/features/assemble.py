@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 ID_COLUMNS = ("student_id", "program_id", "first_term_id")
 
 
-CATEGORICAL_SOURCES = {"education_level": "education_level", "country_group": "country_group"}
+CATEGORICAL_SOURCES = {
+    "education_level": "education_level",
+    "country_group": "country_group",
+    "program": "program_id",
+}
 
 
 def categories_and_codes(prep: Prepared, name: str) -> tuple[list[str], np.ndarray]:

@@ -201,6 +201,11 @@ def _specs() -> dict[str, FeatureSpec]:
                 sensitive=True,
             ),
             # the program
+            "program": s(
+                "The student's program, so the model can learn each program's own base rate.",
+                "program",
+                "categorical",
+            ),
             "terms_per_year": s("Terms per year of the student's program.", "program"),
             "terms_allowed_missing": s(
                 "Terms a student of the program may skip and still be enrolled.", "program"

@@ -96,6 +96,7 @@ NOT_CONTROLS = frozenset(
         "late_submissions",
         "missing_submissions",
         "graded_score",
+        "program",
         "terms_per_year",
         "terms_allowed_missing",
     }
