@@ -197,6 +197,108 @@ class _IsotonicByWeekCalibrator:
         return result
 
 
+class MonotoneLinear:
+    """A logistic regression on the model's features whose coefficients keep each feature's
+    declared direction on risk: the linear base the booster adds its trees to.
+
+    Numbers are imputed with the training median and standardised; a categorical feature is one
+    indicator per known category (missing: none). A coefficient of a feature with
+    ``monotone_risk`` +1 is bounded at >= 0, -1 at <= 0; the others are free. L2-penalised
+    (``l2`` on the standardised scale), fitted by L-BFGS-B, so deterministic. A feature's
+    contribution to the logit is its coefficient(s) times its standardised value, so the
+    contributions of a row sum with :attr:`intercept_` to :meth:`logit`.
+    """
+
+    def __init__(self, l2: float = 1.0) -> None:
+        self.l2 = l2
+
+    def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
+        """The design matrix and, for each of its columns, the index of its feature."""
+        import numpy as np
+
+        blocks: list[np.ndarray] = []
+        owner: list[int] = []
+        for index, column in enumerate(self.columns_):
+            values = frame[column.name]
+            if column.kind == "categorical":
+                codes = np.asarray(values.cat.codes, dtype=int)
+                width = len(values.cat.categories)
+                block = (codes[:, None] == np.arange(width)[None, :]).astype(float)
+                blocks.append(block)
+                owner.extend([index] * width)
+            else:
+                x = values.to_numpy(dtype=float, na_value=np.nan)
+                x = np.where(np.isnan(x), self.median_[column.name], x)
+                blocks.append(((x - self.mean_[column.name]) / self.scale_[column.name])[:, None])
+                owner.append(index)
+        return np.hstack(blocks), owner
+
+    def fit(self, frame: pd.DataFrame, y: np.ndarray, columns: Sequence[FeatureColumn]) -> Any:
+        import numpy as np
+        from scipy.optimize import minimize
+
+        self.columns_ = list(columns)
+        self.median_: dict[str, float] = {}
+        self.mean_: dict[str, float] = {}
+        self.scale_: dict[str, float] = {}
+        for column in self.columns_:
+            if column.kind == "categorical":
+                continue
+            x = frame[column.name].to_numpy(dtype=float, na_value=np.nan)
+            present = x[~np.isnan(x)]
+            median = float(np.median(present)) if len(present) else 0.0
+            filled = np.where(np.isnan(x), median, x)
+            self.median_[column.name] = median
+            self.mean_[column.name] = float(filled.mean())
+            self.scale_[column.name] = float(filled.std()) or 1.0
+        design, owner = self._design(frame)
+        target = np.asarray(y, dtype=float)
+        n = len(target)
+        signs = [
+            0 if self.columns_[i].kind == "categorical" else int(self.columns_[i].monotone_risk)
+            for i in owner
+        ]
+        bounds = [(None, None)] + [
+            (0.0, None) if s > 0 else (None, 0.0) if s < 0 else (None, None) for s in signs
+        ]
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            z = w[0] + design @ w[1:]
+            p = 1.0 / (1.0 + np.exp(-z))
+            value = float(np.sum(np.logaddexp(0.0, z) - target * z)) / n
+            value += 0.5 * self.l2 * float(w[1:] @ w[1:]) / n
+            residual = (p - target) / n
+            grad = np.concatenate([[residual.sum()], design.T @ residual + self.l2 * w[1:] / n])
+            return value, grad
+
+        start = np.zeros(design.shape[1] + 1)
+        rate = min(max(float(target.mean()), 1e-6), 1 - 1e-6)
+        start[0] = np.log(rate / (1 - rate))
+        result = minimize(
+            loss, start, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000}
+        )
+        self.intercept_ = float(result.x[0])
+        self.coef_ = np.asarray(result.x[1:], dtype=float)
+        self.owner_ = np.asarray(owner, dtype=int)
+        return self
+
+    def contributions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each feature's part of the logit, one column per feature (rows x features)."""
+        import numpy as np
+
+        design, _ = self._design(frame)
+        parts = design * self.coef_[None, :]
+        out = np.zeros((len(frame), len(self.columns_)))
+        np.add.at(out.T, self.owner_, parts.T)
+        return out
+
+    def logit(self, frame: pd.DataFrame) -> np.ndarray:
+        """The linear log-odds of not being retained."""
+        design, _ = self._design(frame)
+        result: np.ndarray = self.intercept_ + design @ self.coef_
+        return result
+
+
 _CALIBRATORS: dict[str, Any] = {
     "sigmoid": _SigmoidCalibrator,
     "isotonic": _IsotonicCalibrator,
@@ -290,6 +392,8 @@ class RetentionModel:
         early_stopping_rounds: int = 50,
         calibration: CalibrationMethod = "auto",
         random_state: int = 42,
+        linear_base: bool = False,
+        linear_l2: float = 1.0,
     ) -> None:
         self.features = features
         self.params = params
@@ -297,6 +401,8 @@ class RetentionModel:
         self.early_stopping_rounds = early_stopping_rounds
         self.calibration = calibration
         self.random_state = random_state
+        self.linear_base = linear_base
+        self.linear_l2 = linear_l2
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -339,12 +445,21 @@ class RetentionModel:
                 0 if c.kind == "categorical" else int(c.monotone_risk) for c in columns
             ],
         )
+        # The linear base (optional): a sign-constrained logistic regression whose log-odds are
+        # the booster's starting score, so the trees only add what a linear model misses.
+        self.linear_: MonotoneLinear | None = None
+        init_train = init_eval = None
+        if self.linear_base:
+            self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
+            init_train, init_eval = self.linear_.logit(train), self.linear_.logit(held_out)
         classifier = lightgbm.LGBMClassifier(**params)
         classifier.fit(
             train,
             y_train,
+            init_score=init_train,
             eval_X=(held_out,),
             eval_y=(y_eval,),
+            eval_init_score=None if init_eval is None else [init_eval],
             callbacks=[
                 lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
                 lightgbm.log_evaluation(0),
@@ -435,6 +550,10 @@ class RetentionModel:
         values = np.asarray(
             self.booster_.predict(frame, num_iteration=self.best_iteration_, pred_contrib=True)
         )
+        linear = getattr(self, "linear_", None)
+        if linear is not None:
+            values[:, :-1] += linear.contributions(frame)
+            values[:, -1] += linear.intercept_
         return pd.DataFrame(
             values, columns=[*self.feature_names, EXPECTED_VALUE], index=features.index
         )
@@ -488,10 +607,12 @@ class RetentionModel:
     def _raw_score(self, frame: pd.DataFrame) -> np.ndarray:
         import numpy as np
 
-        return np.asarray(
+        raw = np.asarray(
             self.booster_.predict(frame, num_iteration=self.best_iteration_, raw_score=True),
             dtype=float,
         )
+        linear = getattr(self, "linear_", None)
+        return raw if linear is None else raw + linear.logit(frame)
 
     def _reference_stats(self, frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
         import numpy as np

@@ -13,6 +13,8 @@ import pytest
 from earlywarn.drift import drift_warnings, reference_by_week, scoring_drift
 from earlywarn.model import (
     EXPECTED_VALUE,
+    FeatureColumn,
+    MonotoneLinear,
     RetentionModel,
     calibration_folds,
     expected_calibration_error,
@@ -225,3 +227,38 @@ def test_drift_on_unchanged_training_weeks_raises_no_warning(
     assert "days_active_first_term" in drift_warnings(
         scoring_drift(pooled, early, warning_threshold=0.25)
     )
+
+
+def test_linear_base_keeps_the_declared_directions_and_its_parts_add_up() -> None:
+    rng = np.random.default_rng(3)
+    n = 4000
+    helps = rng.normal(size=n)  # truly lowers risk
+    wrong = rng.normal(size=n)  # truly lowers risk too, but declared to raise it
+    program = pd.Categorical(rng.choice(["A", "B"], size=n), categories=["A", "B"])
+    logit = -1.0 * helps - 0.8 * wrong + np.where(program == "B", 0.7, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    frame = pd.DataFrame({"helps": helps, "wrong": wrong, "program": program})
+    frame.loc[:99, "helps"] = np.nan
+    columns = [
+        FeatureColumn("helps", "numeric", -1),
+        FeatureColumn("wrong", "numeric", +1),
+        FeatureColumn("program", "categorical", 0),
+    ]
+    linear = MonotoneLinear().fit(frame, y, columns)
+    coef = dict(zip(["helps", "wrong", "A", "B"], linear.coef_, strict=True))
+    assert coef["helps"] < -0.5
+    assert coef["wrong"] == 0.0  # held at its bound rather than turned around
+    assert coef["B"] - coef["A"] > 0.4
+    parts = linear.contributions(frame)
+    assert parts.shape == (n, 3)
+    np.testing.assert_allclose(parts.sum(axis=1) + linear.intercept_, linear.logit(frame))
+
+
+def test_boosting_on_the_linear_base_scores_with_both_parts(
+    fitted: tuple[RetentionModel, pd.DataFrame],
+) -> None:
+    model, test = fitted
+    assert model.linear_ is not None
+    frame = model._frame(test)
+    trees = model.booster_.predict(frame, num_iteration=model.best_iteration_, raw_score=True)
+    np.testing.assert_allclose(model.raw_score(test), trees + model.linear_.logit(frame))

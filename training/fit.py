@@ -18,6 +18,8 @@ from earlywarn.errors import UsageError
 from earlywarn.model import FeatureColumn, RetentionModel
 from training.params import (
     EARLY_STOPPING_ROUNDS,
+    LINEAR_BASE,
+    LINEAR_L2,
     N_ESTIMATORS,
     lightgbm_params,
     monotone_risk_direction,
@@ -185,7 +187,8 @@ def observed_columns(
 def fit_retention_model(
     split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
 ) -> RetentionModel:
-    """LightGBM on the training cohorts, early-stopped and calibrated on the held-out cohort."""
+    """LightGBM on the training cohorts (boosting from a monotone linear base when
+    ``LINEAR_BASE``), early-stopped and calibrated on the held-out cohort."""
     model = RetentionModel(
         columns,
         lightgbm_params(seed),
@@ -193,6 +196,8 @@ def fit_retention_model(
         early_stopping_rounds=EARLY_STOPPING_ROUNDS,
         calibration="auto",
         random_state=seed,
+        linear_base=LINEAR_BASE,
+        linear_l2=LINEAR_L2,
     )
     return model.fit(
         split.train,

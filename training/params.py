@@ -45,6 +45,16 @@ LIGHTGBM_PARAMS: dict[str, Any] = {
 TRAINING_THREADS = 1
 N_ESTIMATORS = 2000
 EARLY_STOPPING_ROUNDS = 50
+# Boost on top of a linear base (earlywarn.model.MonotoneLinear: a logistic regression whose
+# coefficients keep the features' monotone directions; its log-odds are the booster's starting
+# score, so the trees only add what a linear model misses). Chosen by rolling-origin validation
+# on the default synthetic institution (pseudo-test seasons 2024-09 to 2025-06, each trained on
+# the seasons before it, the real test cohort untouched): the plain booster trailed the
+# logistic-regression baseline by 0.003 to 0.010 AUC on average over the weeks in three of four
+# seasons; on the linear base it is within 0.0015 of it either way. The truth there is additive
+# and nearly linear, so a linear model is the right start. L2 of 1 on standardised inputs.
+LINEAR_BASE = True
+LINEAR_L2 = 1.0
 
 # Directions we do not trust even where a feature declares one: none today. A feature named here
 # is left unconstrained (reviewed list; say why next to each name).
