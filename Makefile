@@ -33,8 +33,15 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
+# The MLflow UI on a home's store: `make mlflow-ui` for this folder, or
+# `make mlflow-ui EARLYWARN_HOME=/tmp/ew MLFLOW_PORT=5001` for another home.
+EARLYWARN_HOME ?= $(CURDIR)
+MLFLOW_PORT ?= 5000
+MLFLOW_DB = $(abspath $(EARLYWARN_HOME))/mlruns/mlflow.db
+
 mlflow-ui: $(STAMP)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --port 5000
+	@test -f $(MLFLOW_DB) || { echo "no MLflow store at $(MLFLOW_DB): run earlywarn demo or earlywarn train there first, or pass EARLYWARN_HOME=<home>"; exit 2; }
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLFLOW_DB) --port $(MLFLOW_PORT)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -95,6 +95,11 @@ class AppContext:
         return self._settings
 
 
+def _os_error_text(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: known errors become one line on stderr and an exit code."""
     try:
@@ -111,6 +116,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        # A path the user gave (--home, an output) cannot be used: their input, so exit 2.
+        click.echo(f"error: {_os_error_text(exc)}; check the path and its permissions", err=True)
+        sys.exit(2)
+    except OSError as exc:  # a full disk, a dropped network mount: not the user's input
+        click.echo(f"error: {_os_error_text(exc)}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -78,6 +78,15 @@ class RegistryError(EarlyWarnError):
     """The model registry cannot give what was asked (no champion, a model that fails to load)."""
 
 
+class MissingModelError(RegistryError):
+    """The registry has no model under the alias a command needs (no champion, no challenger).
+
+    A step the user runs first (``earlywarn train``, ``earlywarn promote``), so exit code 2.
+    """
+
+    exit_code = 2
+
+
 class DeliveryError(EarlyWarnError):
     """Email could not be built or handed to the mail server."""
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.errors import DeliveryError, EarlyWarnError, UsageError
+from earlywarn.errors import DeliveryError, EarlyWarnError, SettingsError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -133,6 +133,15 @@ def _delivery_summary(result: Any) -> dict[str, int]:
     }
 
 
+def _check_data_dir_setting(folder: Path, *, given: bool) -> None:
+    """A data_dir that came from the settings and is not a folder is a bad setting (exit 2)."""
+    if not given and not Path(folder).is_dir():
+        raise SettingsError(
+            f"data_dir (EARLYWARN_DATA_DIR or earlywarn.toml): {folder} is not a folder; point "
+            "it at the institution data folder"
+        )
+
+
 def weekly_run(
     settings: Settings,
     as_of: datetime | None = None,
@@ -176,6 +185,7 @@ def weekly_run(
                 except DeliveryError as exc:  # bad SMTP settings: still score and stage
                     steps[step] = {"error": str(exc)}
             elif step == "score":
+                _check_data_dir_setting(folder, given=data_dir is not None)
                 tables = _load(Path(folder))
                 steps[step] = _score(settings, Path(folder), tables, instant, clock, engine)
             else:
@@ -286,6 +296,7 @@ def retrain_run(
                 "data_dir is not set: set data_dir in earlywarn.toml or EARLYWARN_DATA_DIR to "
                 "the institution data folder to retrain on"
             )
+        _check_data_dir_setting(folder, given=data_dir is not None)
         # The product never imports training/ except here, where retraining is the job itself.
         from training.pipeline import train_from_folder
         from training.promote import promote_challenger

@@ -14,9 +14,10 @@ into a driver by their family in :data:`FAMILY_DRIVERS`; families mapped to ``No
 checkpoint, program constants and the sensitive student attributes) are never shown as reasons.
 
 The actions follow the findings of Coursera's "Drivers of Retention in Online Degree Programs":
-support on the first graded assessment, frequent short study days rather than long sessions,
-guidance on course load and the degree pathway, and clear grading expectations with examples.
-They are written in our own words.
+support (resources, office hours, one-on-one help) on the first graded assessment, frequent short
+study days rather than long sessions, guidance on course load and the degree pathway, clear
+grading expectations with examples, and the course forums and peers. Every action is one of
+these, in our own words (tests/test_reasons.py checks it).
 
 Placeholders in a phrasing are feature names (or :data:`DERIVED` names) with a format: ``:n``
 a whole number, ``:days`` "less than a day", "1 day", "3 days", ``:pct`` a 0-100 score as "48%",
@@ -153,8 +154,8 @@ DRIVERS: dict[str, Driver] = {
             ),
         ),
         action=(
-            "Go through the coming deadlines together, plan the next two weeks, and ask what gets "
-            "in the way of submitting on time."
+            "Go through the coming deadlines together and offer office hours or a one-on-one "
+            "session for the work that is due, so it gets submitted on time."
         ),
     ),
     "grades": Driver(
@@ -217,7 +218,8 @@ DRIVERS: dict[str, Driver] = {
                 "reads the course forums but has not posted",
                 lambda v: v["forum_days_posting"] == 0,
             ),
-            P("used the course forums on {forum_days_accessing:n} day{forum_days_accessing:s}"),
+            # No phrasing for a student who uses the forums: "used the forums on 16 days" would
+            # read to an advisor as a cause of risk. The driver is then left out.
         ),
         action=(
             "Suggest the course forums or a study group as a place to ask questions and meet "
@@ -232,7 +234,10 @@ DRIVERS: dict[str, Driver] = {
                 lambda v: v["support_tickets"] >= 1,
             ),
         ),
-        action="Check that the issues raised with support were resolved and offer help if not.",
+        action=(
+            "Check that the issues raised with support were resolved, and offer office hours or "
+            "a one-on-one session for anything still in the way."
+        ),
     ),
     "prior_open_content": Driver(
         features=(
@@ -328,6 +333,10 @@ DERIVED: dict[str, Callable[[Values], Any]] = {
 
 # A driver must raise the log-odds of risk by at least this much to be a reason.
 MIN_CONTRIBUTION = 0.01
+# Reasons an advisor can act on come first; fixed facts (no action) follow, at most this many,
+# so that course design or admission timing never crowd out what the advisor can do something
+# about.
+MAX_FIXED_FACTS = 1
 # ------------------------------------------------------------------------------------------------
 
 
@@ -452,7 +461,9 @@ def explain(
     top: int = 3,
     families: Mapping[str, str] | None = None,
 ) -> list[list[Reason]]:
-    """Each student's top reasons, best first: drivers that raise risk, in plain words.
+    """Each student's top reasons: drivers that raise risk, in plain words. Drivers with an
+    action come first, by how much they raise risk; then at most :data:`MAX_FIXED_FACTS` fixed
+    facts (drivers without an action), largest first.
 
     ``contributions`` and ``features`` have one row per student in the same order (the model's
     :meth:`~earlywarn.model.RetentionModel.contributions` and the scored features).
@@ -471,12 +482,19 @@ def explain(
             ),
             key=lambda pair: (-pair[0], pair[1]),
         )
+        actionable = [driver for _, driver in ranked if DRIVERS[driver].action]
+        fixed = [driver for _, driver in ranked if not DRIVERS[driver].action]
         reasons: list[Reason] = []
-        for _, driver in ranked:
+        fixed_shown = 0
+        for driver in actionable + fixed:
+            if len(reasons) == top:
+                break
+            is_fixed = not DRIVERS[driver].action
+            if is_fixed and fixed_shown >= MAX_FIXED_FACTS:
+                break
             text = render(driver, values)
             if text is not None:
                 reasons.append(Reason(driver=driver, text=text, action=DRIVERS[driver].action))
-            if len(reasons) == top:
-                break
+                fixed_shown += is_fixed
         explained.append(reasons)
     return explained

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.errors import RegistryError
+from earlywarn.errors import MissingModelError, RegistryError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,10 +227,10 @@ def alias_version(settings: Settings, alias: str) -> str | None:
     return str(version.version)
 
 
-def load_model_by_alias(settings: Settings, alias: str = CHAMPION) -> tuple[str, RetentionModel]:
-    """The registered version that ``alias`` points to and its model.
+def require_alias(settings: Settings, alias: str = CHAMPION) -> str:
+    """The registered version that ``alias`` points to.
 
-    Raises :class:`RegistryError` when the store has no such alias.
+    Raises :class:`~earlywarn.errors.MissingModelError` when the store has no such alias.
     """
     version = alias_version(settings, alias)
     if version is None:
@@ -238,5 +238,14 @@ def load_model_by_alias(settings: Settings, alias: str = CHAMPION) -> tuple[str,
             hint = "no champion model: run earlywarn train DIR then earlywarn promote"
         else:
             hint = f"no {alias} model: run earlywarn train DIR"
-        raise RegistryError(f"{hint} (store {settings.mlruns_dir})")
+        raise MissingModelError(f"{hint} (store {settings.mlruns_dir})")
+    return version
+
+
+def load_model_by_alias(settings: Settings, alias: str = CHAMPION) -> tuple[str, RetentionModel]:
+    """The registered version that ``alias`` points to and its model.
+
+    Raises :class:`~earlywarn.errors.MissingModelError` when the store has no such alias.
+    """
+    version = require_alias(settings, alias)
     return version, load_model_uri(settings, f"models:/{MODEL_NAME}/{version}")

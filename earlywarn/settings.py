@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -26,6 +26,9 @@ from earlywarn.errors import SettingsError
 
 SETTINGS_FILE = "earlywarn.toml"
 _SECRET_FIELDS = frozenset({"smtp_password"})
+# EARLYWARN_* variables that are not settings but are read elsewhere (all others must be settings).
+_OTHER_VARIABLES = frozenset({"EARLYWARN_HOME", "EARLYWARN_SMTP_PASSWORD_FILE", "EARLYWARN_ACTOR"})
+_PATH_FIELDS = ("data_dir", "templates_dir")
 
 
 class Settings(BaseSettings):
@@ -116,10 +119,61 @@ class Settings(BaseSettings):
         description="Retraining schedule, 'DAY HH:MM' in schedule_timezone; off when unset.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_under_home(cls, data: Any) -> Any:
+        """Relative folders are read against the home folder, wherever the command runs from."""
+        if not isinstance(data, dict):
+            return data
+        home = Path(data.get("home") or Path.cwd())
+        resolved = dict(data)
+        for name in _PATH_FIELDS:
+            value = resolved.get(name)
+            if value not in (None, ""):
+                path = Path(value).expanduser()
+                resolved[name] = path if path.is_absolute() else home / path
+        return resolved
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_folder_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{value} is not a folder; create it, or unset the setting")
+        return value
+
+    @field_validator("schedule_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (for example Europe/Berlin or UTC)"
+            ) from exc
+        return value
+
+    @field_validator("retrain_schedule")
+    @classmethod
+    def _weekly_time(cls, value: str | None) -> str | None:
+        if value:
+            from earlywarn.scheduler import parse_weekly_time
+
+            try:
+                parse_weekly_time(value)
+            except SettingsError as exc:
+                raise ValueError(str(exc).removeprefix("retrain_schedule: ")) from exc
+        return value
+
     @model_validator(mode="after")
     def _tiers_ordered(self) -> Settings:
         if self.tier_medium >= self.tier_high:
-            raise ValueError("tier_medium must be below tier_high")
+            raise ValueError(
+                f"tier_medium ({self.tier_medium}) must be below tier_high ({self.tier_high}); "
+                "set EARLYWARN_TIER_MEDIUM and EARLYWARN_TIER_HIGH (or tier_medium and "
+                "tier_high in earlywarn.toml) so that medium < high"
+            )
         return self
 
     @classmethod
@@ -196,6 +250,16 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
                 f"EARLYWARN_SMTP_PASSWORD_FILE: cannot read {password_file} ({exc.strerror})"
             ) from exc
     env_names = {f"EARLYWARN_{name.upper()}" for name in Settings.model_fields}
+    unknown_env = sorted(
+        name
+        for name in os.environ
+        if name.startswith("EARLYWARN_") and name not in env_names | _OTHER_VARIABLES
+    )
+    if unknown_env:
+        raise SettingsError(
+            f"{unknown_env[0]}: no such setting; check its spelling against the README's "
+            "settings table, or unset it"
+        )
     # Environment beats the file: drop file values that the environment sets.
     values = {k: v for k, v in from_file.items() if f"EARLYWARN_{k.upper()}" not in os.environ}
     values.update(overrides)
@@ -204,11 +268,17 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(p) for p in err["loc"])
+        if not field:  # a rule across settings: its message names them and where to set them
+            raise SettingsError(message) from exc
         env_name = f"EARLYWARN_{field.upper()}"
         if env_name in os.environ and env_name in env_names:
             source = env_name
         else:
             source = str(toml_path) if field in from_file else "settings"
-
-        raise SettingsError(f"{source}: {field}: {err['msg']}; fix or unset it") from exc
+        shown = ""
+        if field not in _SECRET_FIELDS and err["type"] != "value_error" and "input" in err:
+            shown = f" (got {str(err['input'])[:60]!r})"
+        advice = "" if ";" in message else "; fix or unset it"  # a message may carry its own
+        raise SettingsError(f"{source}: {field}: {message}{shown}{advice}") from exc

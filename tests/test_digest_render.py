@@ -84,7 +84,11 @@ def test_the_plain_text_shows_what_an_advisor_needs() -> None:
     assert "- Active on 2 of the last 14 days." in text
     assert "- No forum posts yet." in text
     assert "fourth reason" not in text
-    assert "Suggested: Call before Friday's quiz. Share the study-plan template." in text
+    # Each suggested action on a line of its own, each once (two reasons share the first).
+    assert (
+        "   Suggested:\n   - Call before Friday's quiz.\n   - Share the study-plan template.\n"
+        in text
+    )
     # Plain text is not HTML: the name arrives exactly as written.
     assert f"2. {EVIL} (s2)" in text
     assert "Risk: medium, 46% - still at risk (44% -> 46% since 2026-09-28)" in text
@@ -156,3 +160,40 @@ def test_percentages_are_whole_and_never_round_a_risk_to_zero() -> None:
     assert percent(0.626) == "63%"
     assert percent(0.001) == "<1%"
     assert percent(0.0) == "0%"
+
+
+def test_html_lists_each_suggested_action_on_its_own() -> None:
+    html = render_digest(template_environment(), digest(), CTX).html
+    first = html.index("Jo Smith")
+    second = html.index("&lt;script&gt;")
+    block = html[first:second]
+    assert block.count("<li") == 3 + 2  # three reasons, then two distinct actions
+    assert ">Call before Friday's quiz.</li>" in block
+    assert ">Share the study-plan template.</li>" in block
+    assert "Suggested" in block
+
+
+def test_long_plain_text_lines_wrap_under_the_bullet_without_splitting_words() -> None:
+    long_action = (
+        "Reach out before the next deadline and offer office hours or a one-on-one session, "
+        "so the first graded assignment gets submitted and passed."
+    )
+    students = {"s1": StudentContact("s1", "Jo Smith", "a1", ("Statistics I",))}
+    roster = Roster(students, {"a1": AdvisorContact("a1", "Ana Advisor", "ana@uni.example")})
+    row = ScoreRow(
+        student_id="s1",
+        risk=0.6,
+        tier="high",
+        program_id="p1",
+        reasons=[{"driver": "first_assessment", "text": "late", "action": long_action}],
+    )
+    thresholds = Thresholds(high=0.5, medium=0.3, max_students=5, worse_margin=0.05)
+    [one] = select_digests([row], {}, roster, thresholds).digests
+    text = render_digest(template_environment(), one, CTX).text
+    assert (
+        "   Suggested:\n"
+        "   - Reach out before the next deadline and offer office hours or a\n"
+        "     one-on-one session, so the first graded assignment gets submitted and\n"
+        "     passed.\n"
+    ) in text
+    assert max(len(line) for line in text.splitlines() if line.startswith("   ")) <= 76

@@ -104,4 +104,4 @@ def test_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
         cli, ["--home", str(tmp_path), "drivers", str(tmp_path / "nowhere"), "--no-mlflow"]
     )
     assert result.exit_code != 0
-    assert "no such data folder" in str(result.exception)
+    assert "no such folder; pass the data folder" in str(result.exception)

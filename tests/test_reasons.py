@@ -209,10 +209,8 @@ def test_fixed_facts_have_no_action_and_actionable_drivers_do() -> None:
         {"has_staff_graded": 0.4, "open_course_enrollments": 0.3},
         {"has_staff_graded": 0.0, "open_course_enrollments": 0},
     )
-    assert [(r.driver, r.action) for r in reasons] == [
-        ("course_design", ""),
-        ("prior_open_content", ""),
-    ]
+    # Fixed facts are context, not a to-do list: at most one is shown.
+    assert [(r.driver, r.action) for r in reasons] == [("course_design", "")]
 
 
 def test_every_feature_has_a_driver_except_the_hidden_ones() -> None:
@@ -236,3 +234,59 @@ def test_driver_contributions_sum_the_features_of_each_driver() -> None:
     )
     summed = driver_contributions(frame)
     assert summed["study_rhythm"].tolist() == [0.75, -0.25]
+
+
+def test_actionable_reasons_come_first_and_fixed_facts_are_capped_at_one() -> None:
+    # The fixed facts raise the risk most, yet the advisor reads first what they can act on.
+    contributions = {
+        "has_staff_graded": 0.9,  # course design: a fixed fact
+        "days_from_admission_to_start": 0.8,  # admission timing: a fixed fact
+        "open_course_enrollments": 0.7,  # prior open courses: a fixed fact
+        "first_assessment_submitted": 0.1,
+        "courses_dropped": 0.05,
+    }
+    values = {
+        "has_staff_graded": 0.0,
+        "days_from_admission_to_start": 12.0,
+        "open_course_enrollments": 0,
+        "first_deadline_passed": 1,
+        "first_assessment_submitted": 0,
+        "days_until_first_deadline": -4.0,
+        "courses_dropped": 1,
+        "courses_enrolled": 3,
+        "dropped_after_deadline": 0,
+    }
+    reasons = _explain_one(contributions, values)
+    assert [r.driver for r in reasons] == ["first_assessment", "course_load", "course_design"]
+    assert [bool(r.action) for r in reasons] == [True, True, False]
+    assert reasons[2].text == "none of the first-term courses has a staff-graded assessment"
+    # With room for only one reason, it is the actionable one.
+    assert [r.driver for r in _explain_one(contributions, values, top=1)] == ["first_assessment"]
+
+
+def test_forum_use_is_never_given_as_a_reason_for_risk() -> None:
+    contributions = {"forum_days_accessing": 0.4, "forum_replies": 0.2}
+    active = {"forum_days_accessing": 16, "forum_days_posting": 5}
+    assert _explain_one(contributions, active) == []
+    silent = {"forum_days_accessing": 16, "forum_days_posting": 0}
+    [reason] = _explain_one(contributions, silent)
+    assert reason.text == "reads the course forums but has not posted"
+
+
+# What the report grounds an advisor's action in (Coursera, "Drivers of Retention in Online
+# Degree Programs"): support on the first assessment (resources, office hours, one-on-one help),
+# frequent short study sessions, course load and pathway guidance, clear grading expectations
+# with examples, and the forums and peers.
+GROUNDED_SUGGESTIONS = (
+    "office hours",
+    "short, frequent study sessions",
+    "course load and the degree pathway",
+    "grading expectations",
+    "course forums",
+)
+
+
+@pytest.mark.parametrize("driver", [name for name, spec in DRIVERS.items() if spec.action])
+def test_every_action_is_one_of_the_reports_grounded_suggestions(driver: str) -> None:
+    action = DRIVERS[driver].action
+    assert any(suggestion in action for suggestion in GROUNDED_SUGGESTIONS), action

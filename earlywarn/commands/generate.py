@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from earlywarn.commands.arguments import output_folder
+from earlywarn.commands.progress import step
 from earlywarn.errors import UsageError
 
 # Keep in step with earlywarn.synthetic.config (not imported here: --help stays instant).
@@ -29,16 +31,29 @@ def _parse_day(text: str) -> date:
     "out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to create (it must not exist, unless --force).",
+    help="Folder to create, with any missing parents (it must not exist, unless --force).",
 )
-@click.option("--students", default=DEFAULT_STUDENTS, show_default=True, type=click.IntRange(1))
-@click.option("--programs", default=DEFAULT_PROGRAMS, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--students",
+    default=DEFAULT_STUDENTS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Students to generate, over every program's terms (the report's study had 17,960).",
+)
+@click.option(
+    "--programs",
+    default=DEFAULT_PROGRAMS,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Degree programs to generate (each needs a cohort of students every term).",
+)
 @click.option(
     "--seed", default=None, type=int, help="Random seed (default: the `seed` setting, 42)."
 )
 @click.option(
     "--today",
     default=DEFAULT_TODAY,
+    metavar="YYYY-MM-DD",
     show_default=True,
     help="The generation's as-of day: nothing on or after it is written.",
 )
@@ -71,9 +86,12 @@ def command(
     config = GeneratorConfig(
         students=students, programs=programs, seed=seed, today=_parse_day(today)
     )
+    output_folder(out)
     began = time.perf_counter()
+    step(f"simulating {students:,} students in {programs} programs")
     simulation = simulate(config)
     simulated = time.perf_counter()
+    step(f"writing {out}")
     counts = write_folder(simulation, out, force=force)
     done = time.perf_counter()
     click.echo(

@@ -18,7 +18,9 @@ def command() -> None:
     """
 
 
-@command.command(name="oulad")
+@command.command(
+    name="oulad", short_help="Convert the Open University Learning Analytics Dataset (OULAD)."
+)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--out",
@@ -43,16 +45,22 @@ def oulad(
     """Convert the Open University Learning Analytics Dataset (OULAD) folder SOURCE.
 
     Each registration (module, presentation, id_student) becomes one student, each module a
-    program, each presentation a term with one course. See docs/oulad.md.
+    program, each presentation a term with one course. See docs/oulad.md. The clickstream
+    (studentVle.csv, about 10 million rows) takes the longest; --no-activity skips it.
 
     \b
     Examples:
       earlywarn import oulad data/oulad --out data/oulad-contract
       earlywarn import oulad data/oulad --out data/oulad-passed --label not-passed
     """
+    from earlywarn.commands.arguments import output_folder
+    from earlywarn.commands.progress import step
     from earlywarn.importers.oulad import import_oulad
 
-    summary = import_oulad(source, out, label=label, activity=not no_activity, replace=force)
+    output_folder(out)
+    summary = import_oulad(
+        source, out, label=label, activity=not no_activity, replace=force, progress=step
+    )
     if as_json:
         click.echo(
             json.dumps(

@@ -29,7 +29,7 @@ def _when(moment: datetime | None) -> str:
     return "paused" if moment is None else moment.isoformat(timespec="minutes")
 
 
-@command.command("run")
+@command.command("run", short_help="Start the weekly schedule, or run this week's job once.")
 @click.option("--once", is_flag=True, help="Run the weekly job now and exit (no schedule).")
 @click.option(
     "--as-of",
@@ -57,7 +57,7 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
     if as_of is not None and not once:
         raise click.UsageError("--as-of only goes with --once")
     if once:
-        from earlywarn.commands.score import parse_as_of
+        from earlywarn.commands.arguments import parse_as_of
         from earlywarn.jobs import weekly_run
         from earlywarn.lock import scheduler_lock
 

@@ -8,23 +8,15 @@ from typing import Any
 
 import click
 
-from earlywarn.errors import UsageError
+from earlywarn.commands.arguments import (
+    data_folder,
+    parse_as_of,
+    require_first_terms_at,
+    require_fresh_data,
+)
+from earlywarn.commands.progress import step
 
-
-def parse_as_of(text: str | None) -> Any:
-    """The ``--as-of`` instant (ISO 8601; no offset means UTC), or now when not given."""
-    import pandas as pd
-
-    from earlywarn.timeutil import parse_instant
-
-    if text is None:
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        return parse_instant(text)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(
-            f"--as-of: {text!r} is not an ISO 8601 instant (for example 2026-10-05T07:00Z)"
-        ) from exc
+__all__ = ["command", "parse_as_of"]
 
 
 @click.command("score")
@@ -43,19 +35,28 @@ def command(obj: Any, folder: Path, as_of: str | None, as_json: bool) -> None:
 
     Stores one calibrated risk of not being retained per student for the week of T in the state
     database, with the student's top reasons, the model version and the feature drift. Scoring a
-    week again replaces that week's scores; earlier weeks stay as history.
+    week again replaces that week's scores; earlier weeks stay as history. T must fall inside
+    the first terms of FOLDER. Progress goes to stderr, so --json output can be piped.
 
     \b
     Examples:
       earlywarn score data/institution --as-of 2026-10-05T07:00Z
       earlywarn score data/institution --as-of 2026-10-05 --json > scores.json
     """
+    from earlywarn.contract import load_tables
+    from earlywarn.registry import require_alias
     from earlywarn.scoring import score_institution
 
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such data folder; pass the folder that holds the tables")
     instant = parse_as_of(as_of)
-    result = score_institution(obj.settings, folder, instant.to_pydatetime())
+    data_folder(folder)
+    settings = obj.settings
+    require_alias(settings)  # before the data is read: without a champion there is nothing to do
+    step(f"loading and validating {folder}")
+    tables = load_tables(folder)
+    require_first_terms_at(tables, instant, folder)
+    require_fresh_data(tables, instant, folder, option="--as-of" if as_of else "now (no --as-of)")
+    step("scoring every first-term student with the champion model")
+    result = score_institution(settings, folder, instant.to_pydatetime(), tables=tables)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
         return

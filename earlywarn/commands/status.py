@@ -17,6 +17,21 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds")
 
 
+def _minutes(stamp: str | None) -> str | None:
+    """An ISO time stamp as people read it: '2026-10-05 07:00 UTC' (as given when unparsable)."""
+    from datetime import UTC
+
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _local(moment: datetime | None, settings: Settings) -> datetime | None:
     """An instant in the schedule's time zone, as the schedule is written."""
     from zoneinfo import ZoneInfo
@@ -49,14 +64,18 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     from earlywarn.state import latest_run, open_state, outbox_entries
     from earlywarn.state.job_runs import recent_job_runs
 
-    engine = open_state(settings.state_url)
-    try:
-        run = latest_run(engine)
-        pending = outbox_entries(engine, status="pending")
-        failed = outbox_entries(engine, status="failed")
-        jobs = recent_job_runs(engine, limit=5)
-    finally:
-        engine.dispose()
+    run, pending, failed, jobs = None, [], [], []
+    has_state = settings.database_url is not None or (settings.home / "earlywarn.db").is_file()
+    if has_state:
+        # Only read: status never creates a state database where nothing has run yet.
+        engine = open_state(settings.state_url)
+        try:
+            run = latest_run(engine)
+            pending = outbox_entries(engine, status="pending")
+            failed = outbox_entries(engine, status="failed")
+            jobs = recent_job_runs(engine, limit=5)
+        finally:
+            engine.dispose()
     last_run = None
     drift: list[dict[str, Any]] = []
     if run is not None:
@@ -88,7 +107,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "timezone": settings.schedule_timezone,
             "next_runs": [
                 {"job": r.job_id, "next_run_time": _iso(_local(r.next_run_time, settings))}
-                for r in scheduled_runs(settings)
+                for r in (scheduled_runs(settings) if has_state else [])
             ],
         },
         "recent_jobs": [
@@ -109,11 +128,13 @@ def _print(status: dict[str, Any]) -> None:
     if champion is None:
         click.echo("champion model: none (run earlywarn train DIR, then earlywarn promote)")
     else:
-        when = champion["promoted_at"] or "unknown"
+        when = _minutes(champion["promoted_at"]) or "at an unknown time"
         click.echo(f"champion model: {champion['name']} version {champion['version']}")
+        forced = champion["promotion_status"] == "forced"
         click.echo(
             f"  promoted {when}"
             + (f" by {champion['promoted_by']}" if champion["promoted_by"] else "")
+            + (" (forced past the promotion guard; see earlywarn promote --list)" if forced else "")
         )
     run = status["last_scoring_run"]
     if run is None:
@@ -139,6 +160,11 @@ def _print(status: dict[str, Any]) -> None:
     click.echo(f"deliveries: {deliveries['pending']} pending, {len(deliveries['failed'])} failed")
     for week, count in deliveries["pending_weeks"].items():
         click.echo(f"  pending week {week}: {count}")
+    if deliveries["pending_weeks"]:
+        click.echo(
+            "  (the next scheduled run retries them; to retry now: "
+            "earlywarn digest DIR --as-of WEEK --send)"
+        )
     for failure in deliveries["failed"]:
         click.echo(f"  failed {failure['recipient_id']} week {failure['week']}: {failure['error']}")
     scheduler = status["scheduler"]
@@ -164,7 +190,15 @@ def command(obj: Any, as_json: bool) -> None:
       earlywarn status
       earlywarn --home /srv/earlywarn status --json
     """
-    status = collect_status(obj.settings)
+    from earlywarn.errors import UsageError
+
+    settings = obj.settings
+    if not settings.home.is_dir():
+        raise UsageError(
+            f"{settings.home}: no such home folder; pass --home (or set EARLYWARN_HOME to) the "
+            "folder that holds earlywarn.db and mlruns/"
+        )
+    status = collect_status(settings)
     if as_json:
         click.echo(json.dumps(status, indent=2))
     else:

@@ -64,13 +64,20 @@ def command(obj: Any, data_dir: Path, as_of: str | None, as_json: bool) -> None:
         f"test cohort {summary['test_cohort']} ({', '.join(summary['test_cohorts'])}); "
         f"{summary['calibration']} calibration; {summary['training_seconds']} s"
     )
-    header = "  week      n  ROC-AUC  PR-AUC   Brier     ECE  top10%  baseline  oracle"
+    header = (
+        "  week      n  ROC-AUC  PR-AUC   Brier     ECE   noise  top10%  baseline  oracle  "
+        "oracle ECE"
+    )
     click.echo(header)
     for row in [*summary["weeks"], {"week": "all", **summary["overall"]}]:
         click.echo(
             f"  {row['week']!s:>4} {row['n']:>6} {_fmt(row['roc_auc'])}  {_fmt(row['pr_auc'])} "
-            f"{_fmt(row['brier'])}  {_fmt(row['ece'])}  {_fmt(row['top10_recall'])}   "
-            f"{_fmt(row['baseline_roc_auc'])}  {_fmt(row['oracle_roc_auc'])}"
+            f"{_fmt(row['brier'])}  {_fmt(row['ece'])}  {_fmt(row['ece_floor_p95'])}  "
+            f"{_fmt(row['top10_recall'])}   {_fmt(row['baseline_roc_auc'])}  "
+            f"{_fmt(row['oracle_roc_auc'])}      {_fmt(row['oracle_ece'])}"
         )
-    click.echo("  (ROC-AUC of baseline and oracle; top10% = recall among the 10% riskiest)")
+    click.echo(
+        "  (ROC-AUC of baseline and oracle; noise = the ECE a perfectly calibrated model stays "
+        "under 95% of the time on these rows; top10% = recall among the 10% riskiest)"
+    )
     click.echo("Promote it with: earlywarn promote")

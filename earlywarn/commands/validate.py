@@ -29,8 +29,10 @@ def command(ctx: click.Context, folder: Path, as_json: bool) -> None:
       earlywarn validate data/institution
       earlywarn validate data/institution --json > report.json
     """
+    from earlywarn.commands.progress import step
     from earlywarn.contract.validate import validate_folder
 
+    step(f"checking {folder} against the data contract")
     try:
         report = validate_folder(folder)
     except DataFolderError as exc:

@@ -40,7 +40,6 @@ from earlywarn.mail.senders import FolderSender, Sender, SMTPSender
 from earlywarn.state import (
     OPERATOR_ID,
     OutgoingMessage,
-    StateError,
     StoredRun,
     as_utc,
     open_state,
@@ -51,6 +50,7 @@ from earlywarn.state import (
     week_key,
 )
 from earlywarn.state.outbox import OutboxEntry, sent_recipients, stage
+from earlywarn.state.records import UnscoredWeekError
 
 if TYPE_CHECKING:
     import jinja2
@@ -94,12 +94,20 @@ def _data_folder(tables: Tables) -> str:
     return str(paths[0].parent) if paths else "DIR"
 
 
+def _instant_text(as_of: datetime) -> str:
+    """An instant as a user would type it for ``--as-of``: a date at midnight UTC, else minutes."""
+    moment = as_utc(as_of)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _scored_run(engine: Engine, tables: Tables, as_of: datetime, week: str) -> StoredRun:
     run = run_for_week(engine, week)
     if run is None:
-        raise StateError(
+        raise UnscoredWeekError(
             f"the week of {week} has not been scored; run earlywarn score {_data_folder(tables)} "
-            f"--as-of {as_utc(as_of).isoformat()} first"
+            f"--as-of {_instant_text(as_of)} first"
         )
     return run
 
@@ -224,9 +232,10 @@ def run_digests(
 ) -> DigestResult:
     """Build the digests of the week of ``as_of`` and write them (dry run) or send them.
 
-    Raises :class:`~earlywarn.state.StateError` when that week has not been scored, and
-    :class:`~earlywarn.errors.DeliveryError` when the mail server refuses our settings (login,
-    TLS, sender address); either way nothing already committed to the outbox is lost.
+    Raises :class:`~earlywarn.state.records.UnscoredWeekError` when that week has not been
+    scored, and :class:`~earlywarn.errors.DeliveryError` when the mail server refuses our
+    settings (login, TLS, sender address); either way nothing already committed to the outbox
+    is lost.
     """
     from earlywarn.templating import template_environment
 

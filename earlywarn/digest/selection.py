@@ -201,11 +201,12 @@ def select_digests(
 
 
 def _text(value: object) -> str | None:
-    """A table cell as text, ``None`` when missing or blank."""
+    """A table cell as one line of text (line breaks and tabs become spaces, so a name can
+    never start a line of its own in a plain-text digest), ``None`` when missing or blank."""
     if value is None or value != value:  # NaN / NA compare unequal to themselves
         return None
     try:
-        text = str(value).strip()
+        text = " ".join(str(value).split())
     except TypeError:
         return None
     return text or None
@@ -233,7 +234,7 @@ def roster_from_tables(tables: Tables, as_of: datetime) -> Roster:
     titles = dict(
         zip(
             tables.courses["course_id"].astype(str),
-            tables.courses["title"].astype(str),
+            [_text(title) or "untitled course" for title in tables.courses["title"]],
             strict=True,
         )
     )

@@ -10,6 +10,7 @@ registration and one ``id_student`` may hold several. docs/oulad.md gives every 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -115,19 +116,23 @@ def import_oulad(
     label: str = "withdrawn",
     activity: bool = True,
     replace: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Convert the OULAD folder ``source`` into the contract folder ``out``, all or nothing.
 
     ``label`` chooses what ``outcomes.retained`` means: ``withdrawn`` (did not withdraw) or
     ``not-passed`` (passed, with or without distinction). ``activity=False`` skips the clickstream.
+    ``progress`` is told each long step in a few words, once the folders have been checked.
     """
     from earlywarn.importers.oulad_activity import write_activity
 
+    say = progress or (lambda message: None)
     started = time.perf_counter()
     if label not in LABELS:
         raise UsageError(f"unknown label {label!r}; use one of {', '.join(LABELS)}")
     check_target(out, replace=replace)
     clickstream = check_folder(source)
+    say(f"reading and converting the OULAD tables in {source}")
     frames = {name: read_source(source, name) for name in SOURCES}
     converted = convert(frames, label=label)
     rows = {name: len(frame) for name, frame in converted.tables.items()}
@@ -139,6 +144,7 @@ def import_oulad(
         for name, frame in converted.extras.items():
             write_csv(frame, staging / "oulad" / f"{name}.csv")
         if clickstream is not None and activity:
+            say(f"converting the clickstream ({clickstream.name}); the longest step")
             written, left_out = write_activity(
                 clickstream, converted.layout, staging / "activity.csv"
             )

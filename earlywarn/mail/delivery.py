@@ -16,6 +16,7 @@ Failures are sorted into three kinds:
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
@@ -74,9 +75,14 @@ class RetryPolicy:
         return self.first_delay * self.factor ** (retry - 1)
 
 
+_ADDRESS = re.compile(r"<?[^\s<>@\"']+@[^\s<>@\"']+>?")
+
+
 def _answer(code: int, message: bytes | str) -> str:
+    """A server's answer as one line, with any email address it quotes replaced by
+    ``<address>``: the answer is stored, logged and shown to the operator, who has the id."""
     text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
-    return f"{code} {' '.join(text.split())}".strip()
+    return _ADDRESS.sub("<address>", f"{code} {' '.join(text.split())}".strip())
 
 
 def _by_code(code: int, reason: str) -> Failure:

@@ -29,6 +29,8 @@ def parse_address(addr: str, display_name: str = "", *, who: str) -> Address:
             f"{who}: {addr!r} is not an email address; fix it in the data or settings"
         )
     local, _, domain = addr.strip().rpartition("@")
+    # A name from the data is one line in a header: line breaks become spaces, never new headers.
+    display_name = " ".join(display_name.split())
     try:
         return Address(display_name=display_name, username=local, domain=domain)
     except (ValueError, IndexError) as exc:

@@ -25,6 +25,12 @@ class StateError(EarlyWarnError):
     """The state database cannot give or take what was asked (an unscored week, bad rows)."""
 
 
+class UnscoredWeekError(StateError):
+    """A digest was asked for a week that has not been scored: run ``earlywarn score`` first."""
+
+    exit_code = 2
+
+
 def as_utc(value: datetime) -> datetime:
     """A plain ``datetime`` in UTC; a naive value (or a pandas Timestamp) is read as UTC."""
     to_py = getattr(value, "to_pydatetime", None)

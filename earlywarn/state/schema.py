@@ -140,12 +140,27 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_state_engine(url: str) -> Engine:
-    """An engine on ``url`` with every table created if missing (SQLite folders too)."""
-    parsed = make_url(url)
-    is_sqlite = parsed.get_backend_name() == "sqlite"
-    if is_sqlite and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    """An engine on ``url`` with every table created if missing (SQLite folders too).
+
+    Raises :class:`~earlywarn.errors.SettingsError` when ``url`` is not a usable SQLAlchemy URL.
+    """
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from earlywarn.errors import SettingsError
+
+    try:
+        parsed = make_url(url)
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        if is_sqlite and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
+        # Parse errors may quote the whole URL, password included: never show them.
+        why = str(exc) if isinstance(exc, ImportError) else "not a SQLAlchemy URL"
+        raise SettingsError(
+            f"EARLYWARN_DATABASE_URL / database_url: cannot use this database URL ({why}); "
+            "give a SQLAlchemy URL such as sqlite:////srv/earlywarn/earlywarn.db"
+        ) from exc
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     metadata.create_all(engine)

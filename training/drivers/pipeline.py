@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -79,14 +80,22 @@ def run_drivers(
     out: Path | None = None,
     penalty: Penalty = "plugin",
     log_to_mlflow: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> DriversRun:
-    """Run the whole analysis on the data folder and write the HTML report."""
+    """Run the whole analysis on the data folder and write the HTML report.
+
+    ``progress`` is told each step in a few words (the CLI prints them on stderr).
+    """
     from earlywarn.contract.load import load_tables
-    from training.drivers.design import build_analysis_frame
+    from training.drivers.design import DRIVERS, build_analysis_frame
     from training.drivers.report import render_html
 
+    say = progress or (lambda message: None)
+    say(f"loading and validating {data_dir}")
     tables = load_tables(data_dir)
+    say("building the first-term analysis frame")
     analysis = build_analysis_frame(tables, pass_score=settings.pass_score)
+    say(f"estimating {len(DRIVERS)} drivers on {len(analysis.students)} students")
     results = analyse_drivers(analysis, penalty=penalty, random_state=settings.seed)
     students = len(analysis.students)
     programs = int(analysis.students["program_id"].nunique())
@@ -105,6 +114,7 @@ def run_drivers(
     if log_to_mlflow:
         from training.drivers.tracking import log_drivers_run
 
+        say("logging the run to MLflow")
         run_id = log_drivers_run(
             settings,
             results,
