@@ -154,10 +154,19 @@ def mixed_reference(by_week: Mapping[int, Stats], scored_weeks: Sequence[float])
     return mixed
 
 
+#: Features that measure when a student is scored, not who they are: the weekly run scores
+#: everyone at one instant part-way through a week, training snapshots sit on whole weeks, so their
+#: distributions always differ and say nothing about the data.
+CLOCK_FEATURES = frozenset({"checkpoint_week"})
+
+
 def scoring_drift(
     model: RetentionModel, features: pd.DataFrame, *, warning_threshold: float
 ) -> list[DriftRow]:
-    """This week's drift: the scored features against the model's (week-matched) reference."""
+    """This week's drift: the scored features against the model's (week-matched) reference.
+
+    The clock itself (:data:`CLOCK_FEATURES`) is left out.
+    """
     if len(features) == 0:
         return []
     by_week: Mapping[int, Stats] | None = getattr(model, "reference_stats_by_week_", None)
@@ -165,4 +174,5 @@ def scoring_drift(
         reference: Stats = mixed_reference(by_week, features["checkpoint_week"].astype(float))
     else:
         reference = model.reference_stats
-    return compute_drift(reference, model.profile(features), warning_threshold=warning_threshold)
+    rows = compute_drift(reference, model.profile(features), warning_threshold=warning_threshold)
+    return [row for row in rows if row.feature not in CLOCK_FEATURES]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.errors import DeliveryError, EarlyWarnError, SettingsError, UsageError
+from earlywarn.freshness import require_fresh_data
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -187,6 +188,7 @@ def weekly_run(
             elif step == "score":
                 _check_data_dir_setting(folder, given=data_dir is not None)
                 tables = _load(Path(folder))
+                require_fresh_data(tables, instant, Path(folder), option="the weekly run's instant")
                 steps[step] = _score(settings, Path(folder), tables, instant, clock, engine)
             else:
                 assert tables is not None

@@ -47,6 +47,11 @@ ISOTONIC_BAND_ROWS = 4000
 CALIBRATION_FOLDS = 5
 
 
+#: Bounds of a reported risk (see :meth:`RetentionModel.predict_risk`).
+RISK_FLOOR = 0.01
+RISK_CEILING = 0.99
+
+
 @dataclass(frozen=True)
 class FeatureColumn:
     """One model input: its name, kind and monotone direction on the *risk* of not being retained.
@@ -518,10 +523,16 @@ class RetentionModel:
         return self.reference_stats_
 
     def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability that each student is NOT retained."""
-        return self.calibrator_.transform(
-            self._raw_score(self._frame(features)), self._week(features)
-        )
+        """Calibrated probability that each student is NOT retained.
+
+        Kept within [RISK_FLOOR, RISK_CEILING]: an isotonic calibrator's end steps can say 0 or 1,
+        a certainty no model of human behaviour has, and an advisor would read "100%" literally.
+        """
+        import numpy as np
+
+        raw = self._raw_score(self._frame(features))
+        risk = self.calibrator_.transform(raw, self._week(features))
+        return np.clip(risk, RISK_FLOOR, RISK_CEILING)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """scikit-learn's shape: column 0 = retained, column 1 = not retained."""

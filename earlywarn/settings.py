@@ -62,8 +62,11 @@ class Settings(BaseSettings):
     promote_auc_tolerance: float = Field(
         default=0.005, ge=0, description="How much lower a challenger's AUC may be and still win."
     )
+    # 0.05: at week 4 of the default synthetic test cohort (1,586 students), a perfectly calibrated
+    # model's ECE (10 bins) averages 0.020 and exceeds 0.031 one time in twenty (ece_floor and
+    # ece_floor_p95 in `earlywarn train --json`); a lower bar refuses models for noise alone.
     promote_max_ece: float = Field(
-        default=0.03, gt=0, description="Largest calibration error (ECE) a promoted model may have."
+        default=0.05, gt=0, description="Largest calibration error (ECE) a promoted model may have."
     )
 
     # Scoring and digests

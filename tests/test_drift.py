@@ -143,3 +143,13 @@ def test_week_matched_reference_sees_no_drift_where_pooled_weeks_would(
 def test_nothing_scored_means_no_drift(week_model: tuple[Any, Any]) -> None:
     model, split = week_model
     assert scoring_drift(model, split.test.iloc[:0], warning_threshold=0.25) == []
+
+
+def test_the_scoring_clock_is_never_reported_as_drift(week_model: tuple[Any, Any]) -> None:
+    """Scoring mid-week (week 2.4) differs from whole training weeks by design, not by data."""
+    model, split = week_model
+    scored = split.test[split.test["checkpoint_week"] == 2]
+    mid_week = scored.assign(checkpoint_week=2.4)
+    rows = scoring_drift(model, mid_week, warning_threshold=0.25)
+    assert "checkpoint_week" not in {row.feature for row in rows}
+    assert drift_warnings(rows) == []

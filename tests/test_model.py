@@ -6,6 +6,8 @@ training_data.py): missing the first deadline, fewer active days and dropped cou
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -262,3 +264,22 @@ def test_boosting_on_the_linear_base_scores_with_both_parts(
     frame = model._frame(test)
     trees = model.booster_.predict(frame, num_iteration=model.best_iteration_, raw_score=True)
     np.testing.assert_allclose(model.raw_score(test), trees + model.linear_.logit(frame))
+
+
+def test_reported_risk_never_claims_certainty(fitted: tuple[RetentionModel, pd.DataFrame]) -> None:
+    """An isotonic end step of 0 or 1 must not reach an advisor as '0%' or '100%'."""
+    import copy
+
+    from earlywarn.model import RISK_CEILING, RISK_FLOOR
+
+    model, frame = fitted
+    certain = copy.copy(model)
+
+    class _Certain:
+        def transform(self, raw: np.ndarray, week: Any) -> np.ndarray:
+            return np.where(np.arange(len(raw)) % 2 == 0, 0.0, 1.0)
+
+    certain.calibrator_ = _Certain()
+    risk = certain.predict_risk(frame.head(10))
+    assert risk.min() == RISK_FLOOR
+    assert risk.max() == RISK_CEILING

@@ -126,3 +126,16 @@ def test_retraining_promotes_only_when_the_guard_passes(
     assert "promote_max_ece" in report.summary["steps"]["promote"]["reason"]
     assert alias_version(settings, CHAMPION) == "1"
     assert [(r.job, r.status) for r in _job_runs(settings)] == [("retrain", "ok")]
+
+
+def test_a_weekly_run_on_stale_data_sends_nothing_and_records_the_failure(
+    champion_home: Path, tmp_path: Path, small_institution: Path, smtp_server: Any
+) -> None:
+    """An export that stopped weeks ago would make every student look inactive: refuse it."""
+    settings = _weekly_settings(champion_home, tmp_path, small_institution, smtp_server)
+    months_later = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
+    with pytest.raises(UsageError, match="days after the last time stamp"):
+        weekly_run(settings, as_of=months_later, sleep=lambda _: None)
+    assert smtp_server.received == []
+    runs = _job_runs(settings)
+    assert [(r.job, r.status) for r in runs] == [("weekly", "failed")]

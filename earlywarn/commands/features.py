@@ -14,10 +14,10 @@ from earlywarn.commands.arguments import (
     output_file,
     parse_as_of,
     require_first_terms_at,
-    require_fresh_data,
 )
 from earlywarn.commands.progress import step
 from earlywarn.errors import UsageError
+from earlywarn.freshness import require_fresh_data
 
 FORMATS = (".parquet", ".csv")
 

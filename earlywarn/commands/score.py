@@ -12,9 +12,9 @@ from earlywarn.commands.arguments import (
     data_folder,
     parse_as_of,
     require_first_terms_at,
-    require_fresh_data,
 )
 from earlywarn.commands.progress import step
+from earlywarn.freshness import require_fresh_data
 
 __all__ = ["command", "parse_as_of"]
 
