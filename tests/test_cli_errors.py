@@ -313,7 +313,7 @@ def test_import_oulad_on_a_folder_that_is_not_oulad(
         ("EARLYWARN_SMTP_PORT", "abc", "EARLYWARN_SMTP_PORT: smtp_port: Input should be a valid"),
         ("EARLYWARN_SMTP_SECURITY", "tls", "EARLYWARN_SMTP_SECURITY: smtp_security:"),
         ("EARLYWARN_SMTP_HOTS", "mail.uni.example", "EARLYWARN_SMTP_HOTS: no such setting"),
-        ("EARLYWARN_TIER_HIGH", "0.2", "tier_medium (0.3) must be below tier_high (0.2)"),
+        ("EARLYWARN_TIER_HIGH", "0.2", "tier_medium (0.4) must be below tier_high (0.2)"),
         ("EARLYWARN_SCHEDULE_TIMEZONE", "Mars/Base", "'Mars/Base' is not an IANA time zone"),
         ("EARLYWARN_RETRAIN_SCHEDULE", "someday", "'someday' is not 'DAY HH:MM'"),
         ("EARLYWARN_TEMPLATES_DIR", "no-such-templates", "no-such-templates is not a folder"),

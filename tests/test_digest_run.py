@@ -102,6 +102,8 @@ def record(settings: Settings, as_of: datetime, risks: dict[str, float]) -> None
 
 
 def make_settings(home: Path, server: SMTPServer | None = None, **extra: Any) -> Settings:
+    # The risks above are chosen around a medium tier of 0.3; pin it for every load of this home.
+    (home / "earlywarn.toml").write_text("tier_medium = 0.3\n")
     overrides: dict[str, Any] = {
         "mail_from": "earlywarn@uni.example",
         "operator_email": "ops@uni.example",
