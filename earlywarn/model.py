@@ -135,20 +135,36 @@ class _SigmoidByWeekCalibrator:
 
 
 class _IsotonicCalibrator:
-    """Isotonic regression on the booster's raw score, clipped outside the fitted range."""
+    """Centred isotonic regression on the booster's raw score: the isotonic fit's blocks (runs of
+    raw scores sharing one fitted rate), then straight lines between each block's mean raw score
+    and its rate, flat beyond the outermost blocks' means.
+
+    Plain isotonic regression is a step function: every student of a block gets the same risk,
+    so students the raw score ranks apart are tied, and the ROC-AUC drops (most at week 1, where
+    the scores are close together). The centred map keeps the blocks' rates, so it is as
+    calibrated, but is strictly increasing between the outermost block means, so it keeps the
+    raw score's order. Measured by rolling-origin validation on the default synthetic
+    institution (docs/training.md): the same ECE or lower, and no AUC lost to ties.
+    """
 
     def fit(self, raw: np.ndarray, y: np.ndarray, week: np.ndarray | None = None) -> Any:
+        import numpy as np
         from sklearn.isotonic import IsotonicRegression
 
         self.model_ = IsotonicRegression(
             out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True
         ).fit(raw, y)
+        rates, block = np.unique(self.model_.predict(raw), return_inverse=True)
+        self.centres_ = np.bincount(block, weights=raw) / np.bincount(block)
+        self.rates_ = rates
         return self
 
     def transform(self, raw: np.ndarray, week: np.ndarray | None = None) -> np.ndarray:
         import numpy as np
 
-        result: np.ndarray = np.asarray(self.model_.predict(raw), dtype=float)
+        if not hasattr(self, "centres_"):  # a model saved before maps were centred: steps
+            return np.asarray(self.model_.predict(raw), dtype=float)
+        result: np.ndarray = np.interp(raw, self.centres_, self.rates_)
         return result
 
 

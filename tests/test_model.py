@@ -6,6 +6,7 @@ training_data.py): missing the first deadline, fewer active days and dropped cou
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -98,6 +99,43 @@ def test_week_aware_calibration_fixes_a_map_that_changes_with_the_week() -> None
     assert errors["isotonic_by_week"] < 0.6 * errors["isotonic"], errors
     with pytest.raises(ValueError, match="checkpoint_week"):
         fit_calibrator("isotonic_by_week", raw, y, None)
+
+
+def test_isotonic_map_keeps_the_raw_score_order_and_stays_calibrated() -> None:
+    """A step-shaped isotonic map ties students the raw score ranks apart and loses ROC-AUC;
+    the centred map keeps their order inside the fitted range and is as calibrated."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    n = 8_000
+    raw = rng.normal(-1.0, 0.4, n)  # close-together scores, like week 1's
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-raw))).astype(int)
+    fit, check = np.arange(n) < n // 2, np.arange(n) >= n // 2
+    for method in ("isotonic", "isotonic_by_week"):
+        calibrator = fit_calibrator(method, raw[fit], y[fit], np.ones(n // 2))
+        risk = calibrator.transform(raw[check], np.ones(n // 2))
+        inside = (raw[check] > raw[fit].min()) & (raw[check] < raw[fit].max())
+        order = np.argsort(raw[check][inside])
+        assert (np.diff(risk[inside][order]) >= 0).all()
+        steps = IsotonicRegression(out_of_bounds="clip").fit(raw[fit], y[fit]).predict(raw[check])
+        auc_raw = roc_auc_score(y[check], raw[check])
+        # Only the rows beyond the outermost block means share a value.
+        assert roc_auc_score(y[check], risk) > roc_auc_score(y[check], steps)
+        assert roc_auc_score(y[check], risk) == pytest.approx(auc_raw, abs=0.003)
+        assert len(np.unique(risk)) > 0.9 * len(risk) > len(np.unique(steps))
+        assert expected_calibration_error(y[check], risk) < 0.03
+        assert abs(risk.mean() - y[check].mean()) < 0.02
+
+
+def test_isotonic_map_saved_before_centring_still_scores_as_steps() -> None:
+    """A champion pickled before the centred map existed has no centres: it keeps its steps."""
+    rng = np.random.default_rng(6)
+    raw = rng.normal(0.0, 1.0, 2_000)
+    y = (rng.random(2_000) < 1.0 / (1.0 + np.exp(-raw))).astype(int)
+    calibrator = fit_calibrator("isotonic", raw, y)
+    del calibrator.centres_, calibrator.rates_
+    np.testing.assert_array_equal(calibrator.transform(raw), calibrator.model_.predict(raw))
 
 
 def test_week_bands_hold_enough_rows() -> None:
@@ -206,7 +244,7 @@ def test_expected_calibration_error_by_hand() -> None:
 def test_drift_on_unchanged_training_weeks_raises_no_warning(
     simulated_dataset: tuple[pd.DataFrame, pd.Series],
     fitted: tuple[RetentionModel, pd.DataFrame],
-    tmp_path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     import joblib
 

@@ -88,6 +88,22 @@ def test_held_out_grows_until_it_holds_enough_earlier_students() -> None:
     assert split.held_out_period == "2024-03 spring .. 2024-09 fall"
 
 
+def test_held_out_takes_at_least_the_minimum_periods_but_leaves_one_to_train(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import training.fit
+
+    frame, _ = simulate_dataset(n_per_cohort=40)
+    monkeypatch.setattr(training.fit, "HELD_OUT_MIN_PERIODS", 4)
+    split = split_by_time(frame, COHORT_STARTS)
+    assert set(split.held_out["cohort"].astype(str)) == {"T2", "T3", "T4", "T5"}
+    assert set(split.train["cohort"].astype(str)) == {"T1"}
+    monkeypatch.setattr(training.fit, "HELD_OUT_MIN_PERIODS", 10)
+    split = split_by_time(frame, COHORT_STARTS)
+    assert set(split.train["cohort"].astype(str)) == {"T1"}
+    assert split.test_cohorts == ["T6"]
+
+
 def test_too_few_cohorts_is_a_usage_error() -> None:
     frame, _ = simulate_dataset(n_per_cohort=10)
     two = frame[frame["cohort"].isin(["T1", "T2"])]
@@ -213,9 +229,9 @@ def test_oracle_from_the_truth_file(tmp_path, simulated_dataset) -> None:  # typ
     read = read_truth(tmp_path)
     assert read is not None
     test = frame.head(6)
-    np.testing.assert_allclose(
-        oracle_risk(test, read), 1 - truth.loc[test["student_id"].astype(str)].to_numpy()
-    )
+    risk = oracle_risk(test, read)
+    assert risk is not None
+    np.testing.assert_allclose(risk, 1 - truth.loc[test["student_id"].astype(str)].to_numpy())
 
 
 def test_same_seed_same_metrics_and_the_summary_shape(
