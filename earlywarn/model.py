@@ -47,6 +47,9 @@ ISOTONIC_BAND_ROWS = 4000
 CALIBRATION_FOLDS = 5
 
 
+#: Standardised values of the linear base are clipped to this many standard deviations.
+STANDARD_LIMIT = 8.0
+
 #: Bounds of a reported risk (see :meth:`RetentionModel.predict_risk`).
 RISK_FLOOR = 0.01
 RISK_CEILING = 0.99
@@ -236,21 +239,24 @@ class MonotoneLinear:
     def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
         """The design matrix and, for each of its columns, the index of its feature."""
         import numpy as np
+        import pandas as pd
 
         blocks: list[np.ndarray] = []
         owner: list[int] = []
         for index, column in enumerate(self.columns_):
             values = frame[column.name]
             if column.kind == "categorical":
-                codes = np.asarray(values.cat.codes, dtype=int)
-                width = len(values.cat.categories)
-                block = (codes[:, None] == np.arange(width)[None, :]).astype(float)
+                known = self.categories_[column.name]
+                codes = np.asarray(pd.Index(known).get_indexer(values.astype(object)), dtype=int)
+                block = (codes[:, None] == np.arange(len(known))[None, :]).astype(float)
                 blocks.append(block)
-                owner.extend([index] * width)
+                owner.extend([index] * len(known))
             else:
                 x = values.to_numpy(dtype=float, na_value=np.nan)
                 x = np.where(np.isnan(x), self.median_[column.name], x)
-                blocks.append(((x - self.mean_[column.name]) / self.scale_[column.name])[:, None])
+                z = (x - self.mean_[column.name]) / self.scale_[column.name]
+                # A value far outside training's range must not swing the logit without bound.
+                blocks.append(np.clip(z, -STANDARD_LIMIT, STANDARD_LIMIT)[:, None])
                 owner.append(index)
         return np.hstack(blocks), owner
 
@@ -262,8 +268,10 @@ class MonotoneLinear:
         self.median_: dict[str, float] = {}
         self.mean_: dict[str, float] = {}
         self.scale_: dict[str, float] = {}
+        self.categories_: dict[str, list[Any]] = {}
         for column in self.columns_:
             if column.kind == "categorical":
+                self.categories_[column.name] = list(frame[column.name].cat.categories)
                 continue
             x = frame[column.name].to_numpy(dtype=float, na_value=np.nan)
             present = x[~np.isnan(x)]
@@ -271,7 +279,10 @@ class MonotoneLinear:
             filled = np.where(np.isnan(x), median, x)
             self.median_[column.name] = median
             self.mean_[column.name] = float(filled.mean())
-            self.scale_[column.name] = float(filled.std()) or 1.0
+            spread = float(filled.std())
+            # Constant in training (up to rounding): unit scale, so its design column is zero
+            # there, its coefficient stays 0, and new values elsewhere add nothing.
+            self.scale_[column.name] = spread if spread > 1e-9 * max(1.0, abs(median)) else 1.0
         design, owner = self._design(frame)
         target = np.asarray(y, dtype=float)
         n = len(target)

@@ -294,6 +294,39 @@ def test_linear_base_keeps_the_declared_directions_and_its_parts_add_up() -> Non
     np.testing.assert_allclose(parts.sum(axis=1) + linear.intercept_, linear.logit(frame))
 
 
+def test_linear_base_stays_bounded_on_values_training_never_saw() -> None:
+    """OULAD's test presentations carry programs and program constants training never saw: a
+    feature constant in training and a new category must not swing the log-odds."""
+    rng = np.random.default_rng(5)
+    n = 2000
+    helps = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(helps))).astype(int)
+    frame = pd.DataFrame(
+        {
+            "helps": helps,
+            "weekly_share": 0.1,  # one value in every training row (its float std is ~1e-17)
+            "program": pd.Categorical(["A"] * n, categories=["A"]),
+        }
+    )
+    columns = [
+        FeatureColumn("helps", "numeric", -1),
+        FeatureColumn("weekly_share", "numeric", 0),
+        FeatureColumn("program", "categorical", 0),
+    ]
+    linear = MonotoneLinear().fit(frame, y, columns)
+    later = pd.DataFrame(
+        {
+            "helps": [0.0, 50.0],
+            "weekly_share": [0.3, 0.05],
+            "program": pd.Categorical(["B", "A"], categories=["A", "B"]),
+        }
+    )
+    logit = linear.logit(later)
+    assert np.all(np.isfinite(logit))
+    assert np.abs(logit - linear.intercept_).max() < 10  # clipped, never 1e14
+    np.testing.assert_allclose(linear.contributions(later)[:, 1], 0.0, atol=1e-12)
+
+
 def test_boosting_on_the_linear_base_scores_with_both_parts(
     fitted: tuple[RetentionModel, pd.DataFrame],
 ) -> None:
