@@ -197,25 +197,40 @@ def observed_columns(
 def fit_retention_model(
     split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
 ) -> RetentionModel:
-    """LightGBM on the training cohorts (boosting from a monotone linear base when
-    ``LINEAR_BASE``), early-stopped and calibrated on the held-out cohort."""
-    model = RetentionModel(
-        columns,
-        lightgbm_params(seed),
-        n_estimators=N_ESTIMATORS,
-        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
-        calibration="auto",
-        random_state=seed,
-        linear_base=LINEAR_BASE,
-        linear_l2=LINEAR_L2,
-    )
-    return model.fit(
-        split.train,
-        risk_target(split.train),
-        eval_X=split.held_out,
-        eval_y=risk_target(split.held_out),
-        eval_groups=split.held_out["student_id"].astype(str),
-    )
+    """LightGBM on the training cohorts, early-stopped and calibrated on the held-out cohort.
+
+    It boosts from a monotone linear base when ``LINEAR_BASE`` is true; with ``"auto"`` it fits
+    both and keeps the one whose raw score ranks the held-out cohort better (ROC-AUC).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    held_out_y = risk_target(split.held_out)
+    choices = [True, False] if LINEAR_BASE == "auto" else [bool(LINEAR_BASE)]
+    best: tuple[float, RetentionModel] | None = None
+    for linear_base in choices:
+        model = RetentionModel(
+            columns,
+            lightgbm_params(seed),
+            n_estimators=N_ESTIMATORS,
+            early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+            calibration="auto",
+            random_state=seed,
+            linear_base=linear_base,
+            linear_l2=LINEAR_L2,
+        ).fit(
+            split.train,
+            risk_target(split.train),
+            eval_X=split.held_out,
+            eval_y=held_out_y,
+            eval_groups=split.held_out["student_id"].astype(str),
+        )
+        if len(choices) == 1:
+            return model
+        auc = float(roc_auc_score(held_out_y, model.raw_score(split.held_out)))
+        if best is None or auc > best[0]:
+            best = (auc, model)
+    assert best is not None
+    return best[1]
 
 
 def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.DataFrame:
