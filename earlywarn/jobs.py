@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,6 +127,24 @@ class _Run:
         return JobReport(self.job, self.run_id, status, self.started_at, finished, self.summary)
 
 
+@contextmanager
+def _recorded(run: _Run) -> Iterator[None]:
+    """Record a failure of the job's body (its message; the exception's type too for a bug), then
+    re-raise it; close the state database whatever happens."""
+    try:
+        yield
+    except EarlyWarnError as exc:
+        run.summary["error"] = str(exc)
+        run.finish("failed")
+        raise
+    except Exception as exc:
+        run.summary["error"] = f"{type(exc).__name__}: {exc}"
+        run.finish("failed")
+        raise
+    finally:
+        run.engine.dispose()
+
+
 def _delivery_summary(result: Any) -> dict[str, int]:
     return {
         "sent": len(result.sent),
@@ -168,7 +187,7 @@ def weekly_run(
     instant = as_of or clock()
     run.summary["as_of"] = instant.isoformat()
     steps: dict[str, Any] = run.summary["steps"]
-    try:
+    with _recorded(run):
         if folder is None:
             raise UsageError(
                 "data_dir is not set: set data_dir in earlywarn.toml or EARLYWARN_DATA_DIR to "
@@ -196,16 +215,6 @@ def weekly_run(
                     settings, tables, instant, clock, engine, send=send, sender=sender, sleep=sleep
                 )
         return run.finish("ok")
-    except EarlyWarnError as exc:
-        run.summary["error"] = str(exc)
-        run.finish("failed")
-        raise
-    except Exception as exc:
-        run.summary["error"] = f"{type(exc).__name__}: {exc}"
-        run.finish("failed")
-        raise
-    finally:
-        engine.dispose()
 
 
 def _load(folder: Path) -> Tables:
@@ -292,7 +301,7 @@ def retrain_run(
     engine = open_state(settings.state_url)
     run = _Run(engine, RETRAIN, clock)
     steps: dict[str, Any] = run.summary["steps"]
-    try:
+    with _recorded(run):
         if folder is None:
             raise UsageError(
                 "data_dir is not set: set data_dir in earlywarn.toml or EARLYWARN_DATA_DIR to "
@@ -311,16 +320,6 @@ def retrain_run(
         decision = promote_challenger(settings, actor=actor, now=clock())
         steps["promote"] = {"status": decision.status, "reason": decision.reason}
         return run.finish("ok")
-    except EarlyWarnError as exc:
-        run.summary["error"] = str(exc)
-        run.finish("failed")
-        raise
-    except Exception as exc:
-        run.summary["error"] = f"{type(exc).__name__}: {exc}"
-        run.finish("failed")
-        raise
-    finally:
-        engine.dispose()
 
 
 def _run_job(name: str, home: str, job: Callable[[Settings], JobReport]) -> None:

@@ -74,19 +74,6 @@ COURSE_TOPICS = (
     "Operations",
     "Global Perspectives",
 )
-ITEM_TYPES = (
-    "video",
-    "reading",
-    "practice",
-    "quiz",
-    "staff_graded",
-    "peer_graded",
-    "programming",
-    "discussion_prompt",
-    "team",
-    "plugin",
-    "other",
-)
 HANDS_ON = ("programming", "staff_graded", "peer_graded", "discussion_prompt", "team")
 # terms per year -> (weeks between term starts, full teaching weeks of a term)
 CALENDARS = {2: (26, 15), 3: (17, 12), 4: (13, 10)}
