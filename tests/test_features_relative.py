@@ -84,6 +84,21 @@ def test_banked_results_are_counted_apart_and_missing_without_the_column(
     assert s001["mean_days_early"] == pytest.approx((1.75 * HOURS - 10 * HOURS) / 2)
 
 
+def test_an_empty_banked_column_is_present_not_absent(build: Callable[..., Tables]) -> None:
+    """Whether the column exists is a fact of the file, not of the rows visible at t: a file with
+    the column but no value yet gives counts of 0, so later rows can never turn them missing."""
+
+    def empty_column(frames: Frames) -> None:
+        frames["submissions"]["is_banked"] = [""] * len(frames["submissions"])
+
+    tables = build(empty_column)
+    assert tables.has_column("submissions", "is_banked")
+    assert not build().has_column("submissions", "is_banked")
+    s001 = row(features_as_of(tables, LATE_NOVEMBER), "S001")
+    assert s001["banked_items"] == 0
+    assert s001["banked_grade_share"] == 0
+
+
 def test_background_from_the_extension_columns_and_the_enrollment_day(
     build: Callable[..., Tables],
 ) -> None:

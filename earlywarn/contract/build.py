@@ -29,7 +29,11 @@ def build_tables(loaded: dict[str, LoadedTable], files: dict[str, Path]) -> Tabl
             {column.name: _series(table, column, keys) for column in table.spec.columns},
             index=pd.RangeIndex(table.rows),
         )
-    return Tables(**frames, sources=dict(files))
+    absent = {
+        name: frozenset(c.name for c in table.spec.columns if not table.has(c.name))
+        for name, table in loaded.items()
+    }
+    return Tables(**frames, sources=dict(files), absent_columns=absent)
 
 
 def _key_index(table: LoadedTable) -> pd.Index:

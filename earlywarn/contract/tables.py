@@ -71,6 +71,16 @@ class Tables:
     outcomes: pd.DataFrame | None = None
     # Where each table came from (table name -> file), for messages and data fingerprints.
     sources: dict[str, Path] = field(default_factory=dict)
+    # Optional columns each file lacked (table name -> column names). They are in the frames,
+    # filled as missing; a feature that needs to tell "absent" from "empty so far" asks here, not
+    # the values, since which values exist depends on which rows are visible.
+    absent_columns: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether ``table``'s file has ``column`` (an absent optional column reads as missing)."""
+        return self.get(table) is not None and column not in self.absent_columns.get(
+            table, frozenset()
+        )
 
     def get(self, name: str) -> pd.DataFrame | None:
         """The table called ``name`` (``None`` for an absent optional table)."""

@@ -1,7 +1,8 @@
 """Banked results: first-term graded items whose result was carried over from an earlier attempt.
 
 They come from the optional ``submissions.is_banked`` column (docs/contract.md, earlywarn
-extensions). Where the column is absent (every value missing), these features are missing.
+extensions). Where the file lacks the column, these features are missing; where it has the
+column they are counts, 0 until a banked result is seen (whatever rows come later).
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ BANKED_FEATURES = ("banked_items", "banked_grade_share")
 def banked_features(view: View) -> dict[str, np.ndarray]:
     """Distinct items banked so far, and the share of the first-term grade weight they carry."""
     prep, n = view.prep, view.n
-    key = "has_banked_column"
-    if key not in prep.cache:
-        prep.cache[key] = bool(prep.tables.submissions["is_banked"].notna().any())
-    if not prep.cache[key]:
+    if not prep.tables.has_column("submissions", "is_banked"):
         return {name: np.full(n, np.nan) for name in BANKED_FEATURES}
     subs = first_term_submissions(view)
     banked = subs["banked"]
