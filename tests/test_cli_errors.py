@@ -99,7 +99,7 @@ def test_a_file_instead_of_a_folder_says_so(
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2026-13-01", "2026-10-05T25:00"])
-@pytest.mark.parametrize("verb", ["score", "digest"])
+@pytest.mark.parametrize("verb", ["score", "digest", "train"])
 def test_a_bad_as_of_is_refused_before_any_work(
     capsys: pytest.CaptureFixture[str], home: Path, tiny: Path, verb: str, text: str
 ) -> None:

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
+from earlywarn.features.registry import YES_NO_DRIVERS
 from training.drivers.analysis import DriverEffect, group_of, rank
-from training.drivers.design import DRIVERS, YES_NO_DRIVERS
+from training.drivers.design import DRIVERS
 from training.drivers.report import build_chart, render_html, sentence, terminal_table
 
 

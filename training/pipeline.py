@@ -204,20 +204,12 @@ def latest_instant(tables: Tables) -> pd.Timestamp:
     support tickets)."""
     import pandas as pd
 
-    stamps = [
-        frame[column].max()
-        for frame, column in (
-            (tables.submissions, "submitted_at"),
-            (tables.activity, "started_at"),
-            (tables.forum_activity, "at"),
-            (tables.support_tickets, "opened_at"),
-        )
-        if frame is not None and len(frame)
-    ]
-    stamps = [s for s in stamps if pd.notna(s)]
-    if not stamps:
+    from earlywarn.freshness import last_time_stamp
+
+    last = last_time_stamp(tables)
+    if last is None:
         raise UsageError("the data folder has no time-stamped rows; pass --as-of")
-    return pd.Timestamp(max(stamps))
+    return pd.Timestamp(last)
 
 
 def cohort_starts(tables: Tables) -> dict[str, pd.Timestamp]:

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from earlywarn.errors import UsageError
+from earlywarn.commands.arguments import data_folder, parse_as_of
+from earlywarn.commands.progress import step
 
 
 def _fmt(value: Any) -> str:
@@ -16,12 +17,11 @@ def _fmt(value: Any) -> str:
 
 
 @click.command("train")
-@click.argument(
-    "data_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+@click.argument("data_dir", metavar="DIR", type=click.Path(path_type=Path))
 @click.option(
     "--as-of",
     "as_of",
+    metavar="TIMESTAMP",
     default=None,
     help="Build the training data as of this instant (ISO 8601; default: the latest time stamp).",
 )
@@ -37,21 +37,12 @@ def command(obj: Any, data_dir: Path, as_of: str | None, as_json: bool) -> None:
       earlywarn train data/institution
       earlywarn --home /srv/earlywarn train data/institution --as-of 2025-09-01 --json
     """
-    from earlywarn.timeutil import parse_instant
     from training.pipeline import train_from_folder
 
     settings = obj.settings
-    instant = None
-    if as_of is not None:
-        try:
-            instant = parse_instant(as_of)
-        except ValueError as exc:
-            raise UsageError(f"--as-of {as_of!r}: not an ISO 8601 date or instant") from exc
-
-    def progress(message: str) -> None:
-        click.echo(message, err=True)
-
-    result = train_from_folder(settings, data_dir, as_of=instant, progress=progress)
+    folder = data_folder(data_dir)
+    instant = None if as_of is None else parse_as_of(as_of)
+    result = train_from_folder(settings, folder, as_of=instant, progress=step)
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary))

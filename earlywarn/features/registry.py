@@ -349,6 +349,19 @@ DRIVERS: tuple[str, ...] = (
     "course_median_days_active",
 )
 
+#: The drivers whose effect is measured from 0 to 1 rather than from the 25th to the 75th
+#: percentile (the "yes/no" column of docs/driver-definitions.md).
+YES_NO_DRIVERS = frozenset(
+    {
+        "completed_open_course",
+        "stackable_open_course",
+        "first_assessment_on_time",
+        "dropped_after_deadline",
+        "has_staff_graded",
+        "has_hands_on",
+    }
+)
+
 
 def feature_names(*, include_sensitive: bool = True) -> list[str]:
     """The feature columns in output order, optionally without the sensitive attributes."""

@@ -18,17 +18,6 @@ DEFAULT_TODAY = date(2026, 10, 19)
 
 # Years of terms before --today (each program keeps this much history).
 HISTORY_YEARS = 4
-# A yes/no driver's effect is measured from 0 to 1.
-YES_NO_DRIVERS = frozenset(
-    {
-        "completed_open_course",
-        "stackable_open_course",
-        "first_assessment_on_time",
-        "dropped_after_deadline",
-        "has_staff_graded",
-        "has_hands_on",
-    }
-)
 
 # driver -> (target effect in percentage points, designed 25th-to-75th percentile range, centre).
 # The centre only moves the intercept; a missing value counts as the centre (contributes 0).

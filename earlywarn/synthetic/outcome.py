@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from earlywarn.features.registry import YES_NO_DRIVERS
 from earlywarn.synthetic.behaviour import NO_DROP, TermBehaviour, TermEnrollments
 from earlywarn.synthetic.config import (
     AGE_CENTRE,
@@ -32,7 +33,6 @@ from earlywarn.synthetic.config import (
     P_MAX,
     P_MIN,
     PASS_SCORE,
-    YES_NO_DRIVERS,
 )
 
 

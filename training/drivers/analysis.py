@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from training.drivers.design import DRIVER_GROUPS, DRIVERS, YES_NO_DRIVERS, AnalysisFrame
+from earlywarn.features.registry import YES_NO_DRIVERS
+from training.drivers.design import DRIVER_GROUPS, DRIVERS, AnalysisFrame
 
 
 @dataclass(frozen=True)

@@ -26,18 +26,6 @@ if TYPE_CHECKING:
 
     from earlywarn.contract import Tables
 
-#: The 22 drivers and whether each is yes/no (its effect is then 0 -> 1).
-YES_NO_DRIVERS = frozenset(
-    {
-        "completed_open_course",
-        "stackable_open_course",
-        "first_assessment_on_time",
-        "dropped_after_deadline",
-        "has_staff_graded",
-        "has_hands_on",
-    }
-)
-
 #: Drivers by the report's three families, in display order.
 DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
     "Open content": ("completed_open_course", "stackable_open_course"),
