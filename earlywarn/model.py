@@ -480,6 +480,8 @@ class RetentionModel:
         # The linear base (optional): a sign-constrained logistic regression whose log-odds are
         # the booster's starting score, so the trees only add what a linear model misses.
         self.linear_: MonotoneLinear | None = None
+        # Why this form was kept over the other, when training compared both (training/select.py).
+        self.base_choice_: dict[str, float] | None = None
         init_train = init_eval = None
         if self.linear_base:
             self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
@@ -500,28 +502,9 @@ class RetentionModel:
         self.booster_ = classifier.booster_
         self.best_iteration_ = int(classifier.best_iteration_ or classifier.n_estimators)
 
-        raw = self._raw_score(held_out)
-        week = self._week(eval_X)
-        groups = (
-            np.arange(len(y_eval)) if eval_groups is None else np.asarray(eval_groups, dtype=str)
+        self.calibrate(
+            self._raw_score(held_out), y_eval, self.checkpoint_weeks(eval_X), eval_groups
         )
-        folds = calibration_folds(y_eval, groups, self.random_state)
-        if self.calibration == "auto":
-            methods = [m for m in _CALIBRATORS if week is not None or m not in _WEEK_AWARE]
-        else:
-            if self.calibration in _WEEK_AWARE and week is None:
-                raise ValueError(f"{self.calibration} calibration needs {CHECKPOINT_WEEK}")
-            methods = [self.calibration]
-        self.calibration_ece_ = {
-            method: _cross_validated_ece(raw, y_eval, week, folds, method) for method in methods
-        }
-        # Isotonic maps are the more flexible (and can reach 0 or 1), so they must earn their place.
-        method = min(
-            self.calibration_ece_,
-            key=lambda m: self.calibration_ece_[m] * (ISOTONIC_MARGIN if "isotonic" in m else 1.0),
-        )
-        self.calibration_method_ = method
-        self.calibrator_ = _CALIBRATORS[method]().fit(raw, y_eval, week)
         self.reference_stats_ = self._reference_stats(train)
         self.reference_stats_by_week_: dict[int, dict[str, Any]] | None = None
         if CHECKPOINT_WEEK in X.columns:
@@ -531,6 +514,47 @@ class RetentionModel:
                 int(week): self._stats(rows, edges=self.reference_stats_)
                 for week, rows in train.groupby(weeks.to_numpy(), sort=True)
             }
+        return self
+
+    def calibrate(
+        self,
+        raw: np.ndarray,
+        y: Sequence[int] | np.ndarray | pd.Series,
+        week: np.ndarray | None,
+        groups: Sequence[Any] | np.ndarray | pd.Series | None = None,
+    ) -> RetentionModel:
+        """(Re)fit the calibrator on raw scores ``raw`` of rows the booster was not trained on,
+        their labels ``y`` (1 = not retained), checkpoint weeks ``week``
+        (:meth:`checkpoint_weeks`) and students ``groups``.
+
+        :meth:`fit` calibrates on the held-out cohort; training may call this again with more
+        rows (out-of-fold scores of the training cohorts, see training/crossfit.py). With
+        ``calibration="auto"`` the method with the lowest cross-validated weekly ECE on these
+        rows wins (folds keep a student's rows together).
+        """
+        import numpy as np
+
+        labels = np.asarray(y, dtype=int)
+        scores = np.asarray(raw, dtype=float)
+        ids = np.arange(len(labels)) if groups is None else np.asarray(groups, dtype=str)
+        folds = calibration_folds(labels, ids, self.random_state)
+        if self.calibration == "auto":
+            methods = [m for m in _CALIBRATORS if week is not None or m not in _WEEK_AWARE]
+        else:
+            if self.calibration in _WEEK_AWARE and week is None:
+                raise ValueError(f"{self.calibration} calibration needs {CHECKPOINT_WEEK}")
+            methods = [self.calibration]
+        self.calibration_ece_ = {
+            method: _cross_validated_ece(scores, labels, week, folds, method) for method in methods
+        }
+        # Isotonic maps are the more flexible (and can reach 0 or 1), so they must earn their place.
+        method = min(
+            self.calibration_ece_,
+            key=lambda m: self.calibration_ece_[m] * (ISOTONIC_MARGIN if "isotonic" in m else 1.0),
+        )
+        self.calibration_method_ = method
+        self.calibrator_ = _CALIBRATORS[method]().fit(scores, labels, week)
+        self.calibration_rows_ = len(labels)
         return self
 
     # --------------------------------------------------------------- predicting
@@ -558,7 +582,7 @@ class RetentionModel:
         import numpy as np
 
         raw = self._raw_score(self._frame(features))
-        risk = self.calibrator_.transform(raw, self._week(features))
+        risk = self.calibrator_.transform(raw, self.checkpoint_weeks(features))
         return np.clip(risk, RISK_FLOOR, RISK_CEILING)
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
@@ -628,7 +652,7 @@ class RetentionModel:
                 data[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
         return pd.DataFrame(data, index=features.index)
 
-    def _week(self, features: pd.DataFrame) -> np.ndarray | None:
+    def checkpoint_weeks(self, features: pd.DataFrame) -> np.ndarray | None:
         """The checkpoint week of each row (for week-aware calibration), when the features have it.
 
         Week-aware calibrators need it; the others ignore it.

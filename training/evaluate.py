@@ -9,6 +9,11 @@ Every metric is about the *at-risk* class (1 = not retained) and a probability o
   (``ece_floor``, ``ece_floor_p95``: the mean and 95th percentile of the ECE that a perfectly
   calibrated model with the very same predictions would show on this many rows, its labels drawn
   from the predictions themselves) and ``ece_debiased`` = ``ece - ece_floor``;
+* ``ece_vs_truth`` (synthetic institutions only): the same binned calibration error with each
+  bin's mean *true* probability in place of its observed rate
+  (:func:`calibration_error_vs_truth`). Expected calibration error is defined on the true
+  probability of the outcome given the prediction; observed labels estimate it with sampling
+  noise of about 0.02 on a cohort of 1,600 students, the true probabilities without it;
 * ``top10_recall`` and ``top10_precision``: of the 10% riskiest students (rounded up), the share of
   all non-retained students they catch, and the share of them who were not retained.
 """
@@ -28,6 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top10_recall", "top10_precision")
+# The model's calibration diagnostics beside METRICS (logged to MLflow too).
+CALIBRATION_DIAGNOSTICS = ("ece_floor", "ece_floor_p95", "ece_debiased", "ece_vs_truth")
 # Label draws behind the ECE noise floor: 200 put its mean within about 0.0002 at 2,000 rows.
 ECE_FLOOR_DRAWS = 200
 AUDIT_ATTRIBUTES = ("age_band", "education_level", "country_group")
@@ -88,6 +95,23 @@ def ece_if_calibrated(
     return float(errors.mean()), float(np.quantile(errors, 0.95))
 
 
+def calibration_error_vs_truth(
+    true_risk: np.ndarray | pd.Series, risk: np.ndarray | pd.Series, n_bins: int = 10
+) -> float:
+    """ECE against the true probabilities: the count-weighted mean, over the same equal-width
+    bins of ``risk`` as :func:`earlywarn.model.expected_calibration_error`, of |mean predicted
+    risk - mean true risk|. It needs the truth, so only a synthetic institution has it."""
+    import numpy as np
+
+    truth = np.asarray(true_risk, dtype=float)
+    p = np.asarray(risk, dtype=float)
+    if len(p) == 0:
+        return float("nan")
+    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    gaps = np.abs(np.bincount(bins, weights=p - truth, minlength=n_bins))
+    return float(gaps.sum() / len(p))
+
+
 def evaluate_by_week(
     test: pd.DataFrame,
     at_risk: pd.Series,
@@ -100,8 +124,8 @@ def evaluate_by_week(
     """Metrics of the model, the baseline and (when known) the oracle, per checkpoint week,
     overall, and at each student's last checkpoint of the term (terms differ in length):
     ``{"weeks": [{"week", "n", metrics..., "ece_floor", "ece_floor_p95", "ece_debiased",
-    "baseline_<m>", "oracle_<m>"}], "overall", "last_checkpoint"}``. ``seed`` seeds the label
-    draws of the ECE noise floor."""
+    "ece_vs_truth", "baseline_<m>", "oracle_<m>"}], "overall", "last_checkpoint"}``. ``seed``
+    seeds the label draws of the ECE noise floor."""
     import numpy as np
 
     weeks_col = test["checkpoint_week"].to_numpy()
@@ -113,6 +137,11 @@ def evaluate_by_week(
         row["ece_floor"] = _number(floor)
         row["ece_floor_p95"] = _number(floor_p95)
         row["ece_debiased"] = None if row["ece"] is None else _number(row["ece"] - floor)
+        row["ece_vs_truth"] = (
+            None
+            if oracle is None
+            else _number(calibration_error_vs_truth(oracle[mask], risk[mask]))
+        )
         for prefix, scores in (("baseline", baseline), ("oracle", oracle)):
             other = classification_metrics(y, scores[mask]) if scores is not None else {}
             for metric in METRICS:

@@ -11,13 +11,15 @@ every earlier period trains (at least one always does). No student is on two sid
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.errors import UsageError
-from earlywarn.model import FeatureColumn, RetentionModel
+from earlywarn.model import CalibrationMethod, FeatureColumn, RetentionModel
+from training.crossfit import out_of_fold_raw
 from training.params import (
+    CROSS_FIT_CALIBRATION,
     EARLY_STOPPING_ROUNDS,
     LINEAR_BASE,
     LINEAR_L2,
@@ -25,8 +27,10 @@ from training.params import (
     lightgbm_params,
     monotone_risk_direction,
 )
+from training.select import prefer_plain_booster
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
@@ -194,43 +198,92 @@ def observed_columns(
     return kept, dropped
 
 
+def _retention_model(
+    columns: list[FeatureColumn],
+    *,
+    seed: int,
+    linear_base: bool,
+    calibration: CalibrationMethod = "auto",
+) -> RetentionModel:
+    return RetentionModel(
+        columns,
+        lightgbm_params(seed),
+        n_estimators=N_ESTIMATORS,
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+        calibration=calibration,
+        random_state=seed,
+        linear_base=linear_base,
+        linear_l2=LINEAR_L2,
+    )
+
+
 def fit_retention_model(
     split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
 ) -> RetentionModel:
-    """LightGBM on the training cohorts, early-stopped and calibrated on the held-out cohort.
+    """LightGBM on the training cohorts, early-stopped on the held-out cohort and calibrated on it
+    and (with ``CROSS_FIT_CALIBRATION``) on out-of-fold scores of the training cohorts.
 
     It boosts from a monotone linear base when ``LINEAR_BASE`` is true; with ``"auto"`` it fits
-    both and keeps the one whose raw score ranks the held-out cohort better (ROC-AUC).
+    both and keeps the linear base unless the plain booster ranks the held-out cohort clearly
+    better (training/select.py).
     """
-    from sklearn.metrics import roc_auc_score
-
     held_out_y = risk_target(split.held_out)
     choices = [True, False] if LINEAR_BASE == "auto" else [bool(LINEAR_BASE)]
-    best: tuple[float, RetentionModel] | None = None
-    for linear_base in choices:
-        model = RetentionModel(
-            columns,
-            lightgbm_params(seed),
-            n_estimators=N_ESTIMATORS,
-            early_stopping_rounds=EARLY_STOPPING_ROUNDS,
-            calibration="auto",
-            random_state=seed,
-            linear_base=linear_base,
-            linear_l2=LINEAR_L2,
-        ).fit(
+    models = {
+        linear_base: _retention_model(columns, seed=seed, linear_base=linear_base).fit(
             split.train,
             risk_target(split.train),
             eval_X=split.held_out,
             eval_y=held_out_y,
             eval_groups=split.held_out["student_id"].astype(str),
         )
-        if len(choices) == 1:
-            return model
-        auc = float(roc_auc_score(held_out_y, model.raw_score(split.held_out)))
-        if best is None or auc > best[0]:
-            best = (auc, model)
-    assert best is not None
-    return best[1]
+        for linear_base in choices
+    }
+    model = models[choices[0]]
+    if len(models) == 2:
+        plain, difference, error = prefer_plain_booster(
+            held_out_y.to_numpy(),
+            models[True].raw_score(split.held_out),
+            models[False].raw_score(split.held_out),
+            split.held_out["student_id"].astype(str).to_numpy(),
+            seed=seed,
+        )
+        model = models[not plain]
+        model.base_choice_ = {"held_out_auc_gain_of_plain": difference, "standard_error": error}
+    if CROSS_FIT_CALIBRATION:
+        cross_fit_calibration(model, split, columns, seed=seed)
+    return model
+
+
+def cross_fit_calibration(
+    model: RetentionModel, split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
+) -> None:
+    """Recalibrate ``model`` on the held-out rows plus out-of-fold scores of the training rows
+    (training/crossfit.py), each fold model built like ``model`` (same base, same settings)."""
+    import numpy as np
+
+    def fit_scorer(rows: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:
+        # The fold model's own calibrator is never used: only its raw score is.
+        fold_model = _retention_model(
+            columns, seed=seed, linear_base=model.linear_base, calibration="sigmoid"
+        ).fit(rows, y, eval_X=split.held_out, eval_y=risk_target(split.held_out))
+        return fold_model.raw_score
+
+    train_y = risk_target(split.train).to_numpy()
+    train_ids = split.train["student_id"].astype(str).to_numpy()
+    held_y = risk_target(split.held_out).to_numpy()
+    held_ids = split.held_out["student_id"].astype(str).to_numpy()
+    out_of_fold = out_of_fold_raw(split.train, train_y, train_ids, fit_scorer, seed=seed)
+    train_weeks = model.checkpoint_weeks(split.train)
+    held_weeks = model.checkpoint_weeks(split.held_out)
+    model.calibrate(
+        np.concatenate([out_of_fold, model.raw_score(split.held_out)]),
+        np.concatenate([train_y, held_y]),
+        None
+        if train_weeks is None or held_weeks is None
+        else np.concatenate([train_weeks, held_weeks]),
+        np.concatenate([train_ids, held_ids]),
+    )
 
 
 def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.DataFrame:

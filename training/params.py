@@ -58,6 +58,13 @@ EARLY_STOPPING_ROUNDS = 50
 # choice is made on the held-out cohort, never on the test cohort. L2 of 1 on standardised inputs.
 LINEAR_BASE: bool | Literal["auto"] = "auto"
 LINEAR_L2 = 1.0
+# Calibrate on the held-out cohort *and* on out-of-fold scores of the training cohorts
+# (training/crossfit.py), not on the held-out cohort alone. Measured against the true
+# probabilities of two default-size synthetic institutions (test cohort untouched while choosing;
+# calibration error per checkpoint week with each bin's mean true probability in place of its
+# observed rate, docs/training.md): seed 42 mean 0.014 -> 0.008, worst week 0.019 -> 0.012;
+# seed 7 mean 0.016 -> 0.005, worst week 0.024 -> 0.007. Cost: five more fits (about 20-28 s).
+CROSS_FIT_CALIBRATION = True
 
 # Directions we do not trust even where a feature declares one: none today. A feature named here
 # is left unconstrained (reviewed list; say why next to each name).

@@ -83,6 +83,7 @@ class TrainingResult:
                 "ece_floor": row.get("ece_floor"),
                 "ece_floor_p95": row.get("ece_floor_p95"),
                 "ece_debiased": row.get("ece_debiased"),
+                "ece_vs_truth": row.get("ece_vs_truth"),
             }
 
         return {
@@ -93,6 +94,9 @@ class TrainingResult:
             "test_cohorts": self.split.test_cohorts,
             "as_of": str(self.as_of),
             "calibration": self.model.calibration_method_,
+            "calibration_rows": getattr(self.model, "calibration_rows_", None),
+            "linear_base": self.model.linear_base,
+            "base_choice": getattr(self.model, "base_choice_", None),
             "features": self.model.feature_names,
             "training_seconds": round(self.seconds, 2),
             "fit_seconds": self.extra.get("fit_seconds", round(self.seconds, 2)),

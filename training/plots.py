@@ -126,6 +126,8 @@ def ece_by_week(weeks: Sequence[Mapping[str, Any]]) -> Figure:
     ax.plot(x, series("ece"), "-o", label="model")
     if any(row.get("oracle_ece") is not None for row in weeks):
         ax.plot(x, series("oracle_ece"), ":^", label="oracle (true probabilities)")
+    if any(row.get("ece_vs_truth") is not None for row in weeks):
+        ax.plot(x, series("ece_vs_truth"), "--s", label="model against the true probabilities")
     ax.set(
         xlabel="checkpoint week",
         ylabel="ECE (10 equal-width bins)",

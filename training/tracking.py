@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.registry import CHALLENGER, MODEL_NAME, configure_mlflow, log_retention_model
-from training.evaluate import METRICS
+from training.evaluate import CALIBRATION_DIAGNOSTICS, METRICS
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -43,8 +43,13 @@ def data_fingerprint(tables: Tables, data_dir: Path, as_of: Any) -> dict[str, An
 
 def _metric_items(evaluation: Mapping[str, Any]) -> dict[str, float]:
     """Flat MLflow metric names: ``test_<m>`` overall, ``<m>_w<week>`` per checkpoint week, the
-    same with ``baseline_`` and ``oracle_`` prefixes."""
-    names = [*METRICS, *(f"baseline_{m}" for m in METRICS), *(f"oracle_{m}" for m in METRICS)]
+    same with ``baseline_`` and ``oracle_`` prefixes, and the model's calibration diagnostics."""
+    names = [
+        *METRICS,
+        *CALIBRATION_DIAGNOSTICS,
+        *(f"baseline_{m}" for m in METRICS),
+        *(f"oracle_{m}" for m in METRICS),
+    ]
     flat: dict[str, float] = {}
     for name in names:
         value = evaluation["overall"].get(name)
