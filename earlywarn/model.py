@@ -445,12 +445,15 @@ class RetentionModel:
         eval_X: pd.DataFrame,
         eval_y: Sequence[int] | np.ndarray | pd.Series,
         eval_groups: Sequence[Any] | np.ndarray | pd.Series | None = None,
+        reference_stats: bool = True,
     ) -> RetentionModel:
         """Fit the booster on ``X``/``y`` (1 = not retained), stopping early and calibrating on
         the held-out ``eval_X``/``eval_y`` (a later cohort than the training rows).
 
         ``eval_groups`` (the student of each held-out row) keeps a student's rows in one fold when
-        the calibration method is chosen by cross-validated calibration error.
+        the calibration method is chosen by cross-validated calibration error. ``reference_stats``
+        false skips the drift reference (for a model that is only used for its raw scores, such
+        as a cross-fitting fold model); such a model cannot be profiled for drift.
         """
         import lightgbm
         import numpy as np
@@ -505,8 +508,11 @@ class RetentionModel:
         self.calibrate(
             self._raw_score(held_out), y_eval, self.checkpoint_weeks(eval_X), eval_groups
         )
-        self.reference_stats_ = self._reference_stats(train)
+        self.reference_stats_: dict[str, dict[str, Any]] = {}
         self.reference_stats_by_week_: dict[int, dict[str, Any]] | None = None
+        if not reference_stats:
+            return self
+        self.reference_stats_ = self._reference_stats(train)
         if CHECKPOINT_WEEK in X.columns:
             # What earlywarn.drift.reference_by_week(self, X) returns, from the frame typed once.
             weeks = pd.to_numeric(X[CHECKPOINT_WEEK], errors="coerce").round()

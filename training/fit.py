@@ -266,7 +266,13 @@ def cross_fit_calibration(
         # The fold model's own calibrator is never used: only its raw score is.
         fold_model = _retention_model(
             columns, seed=seed, linear_base=model.linear_base, calibration="sigmoid"
-        ).fit(rows, y, eval_X=split.held_out, eval_y=risk_target(split.held_out))
+        ).fit(
+            rows,
+            y,
+            eval_X=split.held_out,
+            eval_y=risk_target(split.held_out),
+            reference_stats=False,
+        )
         return fold_model.raw_score
 
     train_y = risk_target(split.train).to_numpy()
