@@ -77,11 +77,13 @@ def train_step(ctx: DemoContext) -> str:
     last = summary["last_checkpoint"]
     oracle = last.get("oracle_roc_auc")
     versus = f" (the true probabilities reach {oracle:.3f})" if oracle else ""
+    truth = last.get("ece_vs_truth")
+    against = f", {truth:.3f} against the true probabilities" if truth is not None else ""
     return (
         f"trained model version {summary['model_version']} (run {summary['run_id']}); "
         f"on the {summary['test_cohort']} test cohort at each student's last checkpoint: "
         f"ROC-AUC {last['roc_auc']:.3f}{versus}, baseline {last['baseline_roc_auc']:.3f}, "
-        f"calibration error {last['ece']:.3f}"
+        f"calibration error {last['ece']:.3f} from the outcomes{against}"
     )
 
 
