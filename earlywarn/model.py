@@ -1,10 +1,12 @@
 """The retention model artifact: what MLflow stores and what weekly scoring loads.
 
 A :class:`RetentionModel` holds everything scoring needs and trusts nothing else: the LightGBM
-booster (trained on the *risk* target, 1 = not retained), a calibrator fitted on a held-out cohort,
-the feature list with its kinds and categories, and reference statistics of the training features
-for drift checks, pooled (``reference_stats_``) and per checkpoint week
-(``reference_stats_by_week_``, see :func:`earlywarn.drift.reference_by_week`). It follows
+booster (trained on the *risk* target, 1 = not retained), a calibrator fitted on scores of rows the
+booster never trained on (a held-out cohort, and in training also out-of-fold scores of the
+training cohorts: :meth:`RetentionModel.calibrate`), the feature list with its kinds and
+categories, and reference statistics of the training features for drift checks, pooled
+(``reference_stats_``) and per checkpoint week (``reference_stats_by_week_``, see
+:func:`earlywarn.drift.reference_by_week`). It follows
 scikit-learn's estimator conventions where they fit: settings in ``__init__`` with no logic,
 learned state in attributes ending in ``_``, ``fit`` returns ``self``.
 

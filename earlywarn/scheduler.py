@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -254,3 +255,28 @@ def run_scheduler(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         lock.release()
+
+
+@contextmanager
+def stop_after_current_step(on_stopping: Callable[[str], None] | None = None) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT ask the running job to stop after its current step
+    (:func:`earlywarn.jobs.request_stop`) instead of killing it mid-step; ``on_stopping``
+    receives the signal's name. For ``earlywarn scheduler run --once``, which runs the job in
+    the foreground without a scheduler."""
+    from earlywarn import jobs
+
+    previous: dict[int, Any] = {}
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if on_stopping is not None and not jobs.stop_requested():
+            on_stopping(signal.Signals(signum).name)
+        jobs.request_stop()
+
+    jobs.clear_stop()
+    try:
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            previous[stop_signal] = signal.signal(stop_signal, request_stop)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -289,3 +289,49 @@ def test_a_signal_stops_the_scheduler_cleanly_and_releases_the_lock(
         assert lock.held
     # The job it scheduled is in the store for `earlywarn status`.
     assert [r.job_id for r in scheduled_runs(_settings(tmp_path))] == [WEEKLY_JOB_ID]
+
+
+@pytest.mark.slow
+def test_a_signal_stops_a_once_run_after_its_current_step(
+    tmp_path: Path, champion_home: Path, small_institution: Path
+) -> None:
+    import json
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(champion_home / "mlruns", home / "mlruns")
+    env = {
+        **_env(home),
+        "EARLYWARN_DATA_DIR": str(small_institution),
+        "EARLYWARN_DATABASE_URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+    once = ["scheduler", "run", "--once", "--no-send", "--json", "--as-of", "2026-10-05T07:00Z"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "earlywarn", *once],
+        cwd=home,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    # The handlers are in place once it says it started; the signal lands in an early step.
+    for line in proc.stderr:
+        if line.startswith("weekly run started"):
+            break
+    else:
+        raise AssertionError(f"the run did not start: {proc.communicate()}")
+    proc.send_signal(signal.SIGTERM)
+    output, errors = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, errors
+    assert "SIGTERM: stopping after the current step" in errors
+    assert "Traceback" not in errors
+    report = json.loads(output)
+    assert report["status"] == "stopped"
+    assert report["summary"]["stopped_before"][-1] == "digest"
+    assert lock_holder(home) is None
+    engine = open_state(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        assert [r.status for r in recent_job_runs(engine)] == ["stopped"]
+    finally:
+        engine.dispose()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from threadpoolctl import threadpool_limits
+
 from earlywarn.errors import UsageError
 from training.evaluate import (
     audit_groups,
@@ -111,6 +113,7 @@ class TrainingResult:
         }
 
 
+@threadpool_limits.wrap(limits=TRAINING_THREADS)
 def train_on_dataset(
     dataset: pd.DataFrame,
     specs: Mapping[str, Any],
@@ -127,24 +130,6 @@ def train_on_dataset(
     evaluation, audit, contributions) for the benchmark. The numerical libraries run on
     ``TRAINING_THREADS`` threads (see training/params.py).
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=TRAINING_THREADS):
-        return _train_on_dataset(
-            dataset, specs, cohort_starts, settings, as_of=as_of, truth=truth, progress=progress
-        )
-
-
-def _train_on_dataset(
-    dataset: pd.DataFrame,
-    specs: Mapping[str, Any],
-    cohort_starts: Mapping[str, pd.Timestamp],
-    settings: Settings,
-    *,
-    as_of: Any = None,
-    truth: pd.Series | None = None,
-    progress: Progress = _quiet,
-) -> TrainingResult:
     started = time.perf_counter()
     steps: dict[str, float] = {}
     clock = [started]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 from datetime import datetime
 from typing import Any
 
@@ -60,14 +61,31 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
         from earlywarn.commands.arguments import parse_as_of
         from earlywarn.jobs import weekly_run
         from earlywarn.lock import scheduler_lock
+        from earlywarn.scheduler import stop_after_current_step
 
         instant = None if as_of is None else parse_as_of(as_of).to_pydatetime()
-        with scheduler_lock(settings.home):
+        stopped_by: list[str] = []
+
+        def stopping_once(signal_name: str) -> None:
+            stopped_by.append(signal_name)
+            click.echo(f"{signal_name}: stopping after the current step", err=True)
+
+        with scheduler_lock(settings.home), stop_after_current_step(stopping_once):
+            click.echo(
+                f"weekly run started (pid {os.getpid()}); SIGTERM or Ctrl-C stops it after "
+                "the current step",
+                err=True,
+            )
             report = weekly_run(settings, as_of=instant, send=not no_send)
         if as_json:
             click.echo(json.dumps(report.to_json(), indent=2, default=str))
         else:
             click.echo(report.describe())
+        if report.status == "stopped":
+            # Like a process the signal ended (128 + its number), so wrappers see it was cut
+            # short; running the command again finishes the week (scores are replaced, each
+            # digest goes out once).
+            raise SystemExit(128 + signal.Signals[stopped_by[0]].value if stopped_by else 1)
         return
 
     from earlywarn.scheduler import ScheduledRun, run_scheduler
