@@ -50,6 +50,11 @@ def test_train_json_registers_a_challenger(
     # calibration error by week against its noise floor.
     assert model.reference_stats_by_week_
     assert all(w["ece_floor_p95"] > 0 for w in summary["weeks"])
+    # On generated data the calibration error against the true probabilities is reported and
+    # logged; the calibrator learned from held-out and out-of-fold training rows.
+    assert all(isinstance(w["ece_vs_truth"], float) for w in summary["weeks"])
+    assert run.data.metrics["test_ece_vs_truth"] == summary["overall"]["ece_vs_truth"]
+    assert summary["calibration_rows"] > summary["weeks"][0]["n"]
     logged = {a.path for a in client(settings).list_artifacts(summary["run_id"], "plots")}
     assert "plots/ece_by_week.png" in logged
     risk = model.predict_risk(_first_rows(settings, summary["run_id"]))

@@ -57,7 +57,7 @@ def command(obj: Any, data_dir: Path, as_of: str | None, as_json: bool) -> None:
     )
     header = (
         "  week      n  ROC-AUC  PR-AUC   Brier     ECE   noise  top10%  baseline  oracle  "
-        "oracle ECE"
+        "oracle ECE  ECE vs truth"
     )
     click.echo(header)
     for row in [*summary["weeks"], {"week": "all", **summary["overall"]}]:
@@ -65,10 +65,12 @@ def command(obj: Any, data_dir: Path, as_of: str | None, as_json: bool) -> None:
             f"  {row['week']!s:>4} {row['n']:>6} {_fmt(row['roc_auc'])}  {_fmt(row['pr_auc'])} "
             f"{_fmt(row['brier'])}  {_fmt(row['ece'])}  {_fmt(row['ece_floor_p95'])}  "
             f"{_fmt(row['top10_recall'])}   {_fmt(row['baseline_roc_auc'])}  "
-            f"{_fmt(row['oracle_roc_auc'])}      {_fmt(row['oracle_ece'])}"
+            f"{_fmt(row['oracle_roc_auc'])}      {_fmt(row['oracle_ece'])}        "
+            f"{_fmt(row['ece_vs_truth'])}"
         )
     click.echo(
         "  (ROC-AUC of baseline and oracle; noise = the ECE a perfectly calibrated model stays "
-        "under 95% of the time on these rows; top10% = recall among the 10% riskiest)"
+        "under 95% of the time on these rows; top10% = recall among the 10% riskiest; ECE vs "
+        "truth = calibration error against the true probabilities, on generated data only)"
     )
     click.echo("Promote it with: earlywarn promote")
