@@ -58,6 +58,25 @@ def test_parquet_with_text_columns_loads_like_csv(tmp_path: Path, csv_tables: Ta
     assert_same_tables(csv_tables, load_tables(folder))
 
 
+def test_parquet_in_row_groups_with_their_own_dictionaries_loads_like_csv(
+    tmp_path: Path, csv_tables: Tables
+) -> None:
+    """Id columns are read dictionary-encoded; row groups that each hold a different dictionary
+    (and a value absent from one of them) must merge into the same table, row for row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = write_institution(tmp_path / "groups", minimal_institution())
+    for path in list(folder.glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        # One row per row group: every group has a dictionary of its own.
+        pq.write_table(table, path.with_suffix(".parquet"), row_group_size=1, use_dictionary=True)
+        path.unlink()
+    assert pq.ParquetFile(folder / "activity.parquet").num_row_groups > 1
+    assert_same_tables(csv_tables, load_tables(folder))
+
+
 def test_in_memory_conventions(csv_tables: Tables) -> None:
     t = csv_tables
     assert list(t.students.columns) == [

@@ -140,13 +140,16 @@ def _read_csv(name: str, path: Path) -> RawTable | Problem:
             )
         return "skip"
 
+    labels = set(_label_columns(name))
+    label_type = pa.dictionary(pa.int32(), pa.string())
+
     def read(use_threads: bool) -> pa.Table:
         return pcsv.read_csv(
             path,
             read_options=pcsv.ReadOptions(use_threads=use_threads, block_size=1 << 24),
             parse_options=pcsv.ParseOptions(invalid_row_handler=on_invalid_row),
             convert_options=pcsv.ConvertOptions(
-                column_types={column: pa.string() for column in names},
+                column_types={c: label_type if c in labels else pa.string() for c in names},
                 null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
@@ -211,10 +214,29 @@ def _read_parquet(name: str, path: Path) -> RawTable | Problem:
     import pyarrow.parquet as pq
 
     try:
-        data = pq.read_table(path)
+        data = pq.read_table(path, read_dictionary=_label_columns(name))
     except (pa.ArrowException, OSError) as exc:
         return Problem(path.name, f"cannot read the Parquet file: {exc}")
     return RawTable(name, path, data)
+
+
+def _label_columns(name: str) -> list[str]:
+    """Columns to read dictionary-encoded: the table's ``string`` columns whose values repeat.
+
+    Ids of students, courses and terms repeat on every row of an activity table: one copy of each
+    distinct value and a 4-byte index per row take a fraction of the memory of the text. The
+    Parquet reader ignores the names of columns that the file lacks or that do not hold text.
+    """
+    return [c.name for c in TABLES[name].columns if c.type == "string" and not c.unique]
+
+
+def release_freed_memory() -> None:
+    """Hand the memory that Arrow's allocator has freed back to the system.
+
+    The allocator keeps freed blocks for reuse; the loader frees large buffers table by table and
+    column by column, so without this the peak memory of loading counts them twice.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def load_tables(folder: Path | str) -> Tables:

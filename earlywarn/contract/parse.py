@@ -24,20 +24,37 @@ _LARGEST_INT = 2**53
 
 @dataclass
 class Parsed:
-    """A column parsed to its contract type: an Arrow array (strings) or numpy values."""
+    """A column parsed to its contract type: an Arrow array (strings) or numpy values.
+
+    String values may be dictionary-encoded (the reader reads repeating text so, see
+    ``load._label_columns``); :func:`plain` decodes them.
+    """
 
     values: pa.Array | np.ndarray
     missing: np.ndarray  # bool per row: the value is empty
     bad: np.ndarray  # bool per row: the value is present but does not parse
 
 
-def _as_array(column: pa.ChunkedArray) -> pa.Array:
-    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
+def combine(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array; a dictionary-encoded column stays encoded, with one dictionary."""
+    if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
+        column = column.unify_dictionaries()
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
+
+def plain(array: pa.Array) -> pa.Array:
+    """A string column's values as plain text (a dictionary-encoded one decoded)."""
+    return array.dictionary_decode() if pa.types.is_dictionary(array.type) else array
+
+
+def _as_text(array: pa.Array) -> pa.Array:
     if pa.types.is_large_string(array.type) or pa.types.is_string_view(array.type):
-        array = array.cast(pa.string())
+        return array.cast(pa.string())
     return array
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
 def _null_mask(array: pa.Array) -> np.ndarray:
@@ -51,17 +68,38 @@ def _mask(array: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def parse_column(column: pa.ChunkedArray, spec: Column) -> Parsed | str:
-    """Parse one column to ``spec.type``; a message when its Arrow type cannot hold that type."""
-    array = _as_array(column)
+def parse_column(array: pa.Array, spec: Column) -> Parsed | str:
+    """Parse one column to ``spec.type``; a message when its Arrow type cannot hold that type.
+
+    A dictionary-encoded text column of a ``string`` type stays encoded (see :func:`plain`).
+    """
+    if pa.types.is_dictionary(array.type):
+        if spec.type == "string" and _is_text(array.type.value_type):
+            return _parse_labels(array)
+        array = array.dictionary_decode()
+    array = _as_text(array)
     if pa.types.is_string(array.type):
         # An empty string is a missing value, as an empty CSV field is.
-        array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+        empty = pc.equal(array, "")
+        if pc.any(empty).as_py():
+            array = pc.if_else(empty, pa.scalar(None, pa.string()), array)
         return _parse_text(array, spec)
     if pa.types.is_null(array.type):
         n = len(array)
         return _parse_text(pa.nulls(n, pa.string()), spec)
     return _parse_typed(array, spec)
+
+
+def _parse_labels(array: pa.DictionaryArray) -> Parsed:
+    """Dictionary-encoded text: an empty (or null) dictionary value makes its rows missing."""
+    dictionary = _as_text(array.dictionary)
+    indices = array.indices
+    empty = pc.fill_null(pc.equal(dictionary, ""), True)
+    if pc.any(empty).as_py():
+        dropped = pc.fill_null(pc.take(empty, indices), False)
+        indices = pc.if_else(dropped, pa.scalar(None, indices.type), indices)
+    labels = pa.DictionaryArray.from_arrays(indices, dictionary)
+    return Parsed(labels, _null_mask(indices), np.zeros(len(labels), dtype=bool))
 
 
 def _parse_text(array: pa.Array, spec: Column) -> Parsed:
@@ -138,9 +176,10 @@ def _parse_mixed_timestamps(array: pa.Array) -> pa.Array:
 
 def _utc_micros(stamps: pa.Array) -> np.ndarray:
     micros = pc.cast(stamps, pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    if not micros.null_count:  # No copy: a view of the Arrow buffer.
+        return np.asarray(micros.to_numpy(), dtype=np.int64).view("datetime64[us]")
     values = np.asarray(pc.fill_null(micros, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    if micros.null_count:
-        values = np.where(_null_mask(micros), np.iinfo(np.int64).min, values)
+    values = np.where(_null_mask(micros), np.iinfo(np.int64).min, values)
     return values.view("datetime64[us]")
 
 

@@ -17,8 +17,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from earlywarn.contract.load import RawTable, find_table_files, read_table_file
-from earlywarn.contract.parse import Parsed, parse_column
+from earlywarn.contract.load import (
+    RawTable,
+    find_table_files,
+    read_table_file,
+    release_freed_memory,
+)
+from earlywarn.contract.parse import Parsed, combine, parse_column, plain
 from earlywarn.contract.report import ProblemLog, ValidationReport
 from earlywarn.contract.schema import TABLES, Column, TableSpec, key_column
 from earlywarn.errors import Problem
@@ -55,6 +60,13 @@ class LoadedTable:
             raise TypeError(f"{column} is a string column")
         return parsed
 
+    def text(self, column: str) -> pa.Array:
+        """A string column's values as plain text (decoded if they are dictionary-encoded)."""
+        parsed = self.columns[column].values
+        if not isinstance(parsed, pa.Array):
+            raise TypeError(f"{column} is not a string column")
+        return plain(parsed)
+
     def present(self, column: str) -> np.ndarray:
         """Rows whose value in ``column`` is there and parsed (False when the column is absent)."""
         if column not in self.columns:
@@ -64,6 +76,13 @@ class LoadedTable:
 
     def code(self, column: str) -> np.ndarray | None:
         return self.codes.get(column)
+
+    def release(self, column: str) -> tuple[Parsed | None, np.ndarray | None]:
+        """Hand over a column's parsed values and row codes, dropping them (and the file's column)
+        from this table, so that building the frames frees each column as it goes."""
+        if column in self.raw.data.column_names:
+            self.raw.data = self.raw.data.drop_columns([column])
+        return self.columns.pop(column, None), self.codes.pop(column, None)
 
 
 def validate_folder(folder: Path, *, per_rule: int | None = None) -> ValidationReport:
@@ -134,7 +153,12 @@ def _parse_table(raw: RawTable, log: ProblemLog, warnings: list[str]) -> LoadedT
     for column in spec.columns:
         if column.name not in seen:
             continue
-        parsed = parse_column(raw.data.column(column.name), column)
+        array = combine(raw.data.column(column.name))
+        # The file's column and the parsed values share buffers instead of holding two copies.
+        position = raw.data.schema.get_field_index(column.name)
+        raw.data = raw.data.set_column(position, column.name, array)
+        parsed = parse_column(array, column)
+        release_freed_memory()
         if isinstance(parsed, str):
             log.add(Problem(raw.file, parsed, column=column.name))
             continue
@@ -172,15 +196,14 @@ def _check_columns(table: LoadedTable, log: ProblemLog) -> None:
     if table.spec.name == "programs" and table.has("timezone"):
         _check_timezones(table, log)
     if table.spec.name == "advisors" and table.has("email"):
-        emails = table.columns["email"].values
-        assert isinstance(emails, pa.Array)
+        emails = table.text("email")
         looks_ok = pc.match_substring_regex(emails, r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
         bad = ~np.asarray(pc.fill_null(looks_ok, True).to_numpy(zero_copy_only=False), bool)
         log.rows(raw, "email", "not an email address (name@example.org)", bad)
 
 
 def _check_range(table: LoadedTable, column: Column, ok: np.ndarray, log: ProblemLog) -> None:
-    values = table.values(column.name).astype(np.float64)
+    values = table.values(column.name).astype(np.float64, copy=False)
     outside = np.zeros(table.rows, dtype=bool)
     if column.minimum is not None:
         outside |= values < column.minimum
@@ -198,9 +221,7 @@ def _check_range(table: LoadedTable, column: Column, ok: np.ndarray, log: Proble
 def _check_unique(table: LoadedTable, columns: list[str], log: ProblemLog) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame(
-        {name: table.columns[name].values.to_pandas() for name in columns}  # type: ignore[union-attr]
-    )
+    frame = pd.DataFrame({name: table.text(name).to_pandas() for name in columns})
     repeated = frame.duplicated(keep="first").to_numpy() & frame.notna().all(axis=1).to_numpy()
     if len(columns) == 1:
         rule = f"duplicate {columns[0]}: each must appear once"
@@ -218,8 +239,7 @@ def _check_unique(table: LoadedTable, columns: list[str], log: ProblemLog) -> No
 def _check_timezones(table: LoadedTable, log: ProblemLog) -> None:
     from earlywarn.timeutil import is_valid_timezone
 
-    zones = table.columns["timezone"].values
-    assert isinstance(zones, pa.Array)
+    zones = table.text("timezone")
     known = {zone: is_valid_timezone(zone) for zone in pc.unique(zones).to_pylist() if zone}
     bad_zones = [zone for zone, ok in known.items() if not ok]
     if bad_zones:
@@ -257,14 +277,29 @@ def _check_references(
                 log.rows(table.raw, column.name, rule, present)
             table.codes[column.name] = None
             continue
-        keys = parent.columns[parent_key].values
-        found = pc.index_in(child, value_set=keys)
-        codes = np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), np.int64)
+        codes = _row_codes(child, parent.text(parent_key))
         table.codes[column.name] = codes
         unknown = present & (codes < 0)
         article = "an" if parent_key[0] in "aeiou" else "a"
         rule = f"not {article} {parent_key} in {parent.raw.file}: use one listed there"
         log.rows(table.raw, column.name, rule, unknown)
+
+
+def _row_codes(child: pa.Array, keys: pa.Array) -> np.ndarray:
+    """The position in ``keys`` of each value of ``child`` (-1: empty or not a key), as int32.
+
+    A dictionary-encoded column is looked up once per distinct value, then spread by its indices.
+    """
+    if not pa.types.is_dictionary(child.type):
+        found = pc.fill_null(pc.index_in(child, value_set=keys), -1)
+        return np.array(found.to_numpy(zero_copy_only=False), dtype=np.int32)
+    per_value = pc.fill_null(pc.index_in(child.dictionary, value_set=keys), -1)
+    # One more entry, -1, for the rows whose index is null (empty values).
+    lookup = np.append(per_value.to_numpy(zero_copy_only=False), -1).astype(np.int32)
+    indices = child.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, len(lookup) - 1)
+    return lookup[indices.to_numpy(zero_copy_only=False)]
 
 
 def _date_range(loaded: dict[str, LoadedTable]) -> tuple[date, date] | None:
@@ -276,7 +311,8 @@ def _date_range(loaded: dict[str, LoadedTable]) -> tuple[date, date] | None:
             if column.type not in ("date", "timestamp") or column.name not in table.columns:
                 continue
             values = table.values(column.name)
-            good = values[table.present(column.name)]
+            present = table.present(column.name)
+            good = values if present.all() else values[present]
             if good.size:
                 lows.append(good.min().astype("datetime64[D]"))
                 highs.append(good.max().astype("datetime64[D]"))
