@@ -46,7 +46,8 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
     """Start the scheduler in the foreground (or, with --once, run the weekly job now).
 
     A run missed while the scheduler was down runs once when it is back. SIGTERM or Ctrl-C stop
-    it cleanly: a running job stops between its steps and the lock is released.
+    it cleanly: a running job stops between its steps and the lock is released. With --once a
+    stopped run exits with 128 plus the signal's number; running it again finishes the week.
 
     \b
     Examples:
