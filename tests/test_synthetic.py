@@ -309,3 +309,40 @@ def test_too_few_students_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="at least"):
         generate(GeneratorConfig(students=20, programs=4), tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("rows", [0, 5, 2500])
+def test_parquet_written_group_by_group_is_byte_identical_to_one_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    from itertools import pairwise
+
+    import pyarrow as pa
+
+    from earlywarn.synthetic import write
+    from earlywarn.synthetic.simulate import RowChunks
+
+    monkeypatch.setattr(write, "ROW_GROUP_ROWS", 1000)
+    rng = np.random.default_rng(rows)
+    act: dict[str, np.ndarray] = {
+        "student": rng.integers(0, 3, rows).astype(np.int32),
+        "course": rng.integers(0, 2, rows).astype(np.int32),
+        "term": rng.integers(0, 2, rows).astype(np.int32),
+        "started_us": rng.integers(0, 10**15, rows),
+        "minutes": np.round(rng.uniform(1.0, 90.0, rows), 1),
+    }
+    # Uneven chunks, some empty, some straddling a row-group boundary.
+    cuts = [0, *sorted({0, rows, *rng.integers(0, rows + 1, 6).tolist()})]
+    chunks = {name: [v[a:b] for a, b in pairwise(cuts)] for name, v in act.items()}
+    ids = (["S1", "S2", "S3"], ["C1", "C2"], ["T1", "T2"], ["I1"], list(write.FORUM_ACTIONS))
+    names = write.Names(*(pa.array(values, pa.string()) for values in ids))
+    table = write.ParquetRows(
+        RowChunks(chunks), lambda group: write._activity_columns(names, group)
+    )
+    write.write_parquet(tmp_path / "groups.parquet", table)
+    whole = pa.table(write._activity_columns(names, act))
+    pq.write_table(whole, tmp_path / "whole.parquet", compression="zstd", row_group_size=1000)
+    assert (tmp_path / "groups.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert pq.ParquetFile(tmp_path / "groups.parquet").metadata.num_row_groups == max(
+        1, -(-rows // 1000)
+    )

@@ -43,6 +43,9 @@ from earlywarn.synthetic.population import (
 from earlywarn.timeutil import end_of_local_day
 
 ANNIVERSARY_DAYS = 335
+# Row codes (student, course, item, term) of the large tables fit in 32 bits; at 60,000 students
+# activity alone has some 30 million rows, so this saves hundreds of megabytes.
+CODE = np.int32
 
 
 @dataclass
@@ -60,6 +63,32 @@ class Rows:
 
 
 @dataclass(frozen=True)
+class RowChunks:
+    """A large table's columns, kept as the per-term chunks they were simulated in. Joining
+    them whole would hold every row twice for a while (activity at 60,000 students has some 30
+    million rows); the writer joins one row group at a time instead."""
+
+    chunks: dict[str, list[np.ndarray]]
+
+    @property
+    def num_rows(self) -> int:
+        return sum(chunk.size for chunk in next(iter(self.chunks.values()), []))
+
+    def rows(self, start: int, stop: int) -> dict[str, np.ndarray]:
+        """Rows ``start`` to ``stop`` (exclusive) of every column, joined."""
+        out = {}
+        for name, chunks in self.chunks.items():
+            pieces, offset = [], 0
+            for chunk in chunks:
+                lo, hi = max(start - offset, 0), min(stop - offset, chunk.size)
+                if lo < hi:
+                    pieces.append(chunk[lo:hi])
+                offset += chunk.size
+            out[name] = np.concatenate(pieces) if pieces else chunks[0][:0]
+        return out
+
+
+@dataclass(frozen=True)
 class Simulation:
     """Everything generated, before the cut at --today and before writing."""
 
@@ -67,9 +96,9 @@ class Simulation:
     catalogue: Catalogue
     population: Population
     enrollments: dict[str, np.ndarray]
-    activity: dict[str, np.ndarray]
-    submissions: dict[str, np.ndarray]
-    forum: dict[str, np.ndarray]
+    activity: RowChunks
+    submissions: RowChunks
+    forum: RowChunks
     tickets: dict[str, np.ndarray]
     drivers: dict[str, np.ndarray]  # per student
     baseline: np.ndarray  # program effect + confounders, per student
@@ -174,9 +203,9 @@ def _simulate(
         catalogue=cat,
         population=pop,
         enrollments=tables["enr"].build(),
-        activity=tables["act"].build(),
-        submissions=tables["sub"].build(),
-        forum=tables["forum"].build(),
+        activity=RowChunks(tables["act"].parts),
+        submissions=RowChunks(tables["sub"].parts),
+        forum=RowChunks(tables["forum"].parts),
         tickets=tables["tickets"].build(),
         drivers=drivers,
         baseline=baseline,
@@ -436,29 +465,32 @@ def _collect(
         dropped_day=drop_day,
         final_grade=beh.final_grade if ended else np.full(n, np.nan),
     )
+    student, course = enr.student.astype(CODE), enr.course.astype(CODE)
     a = beh.act_started_us < cut_us
+    act_rows = beh.act_enrollment[a]
     tables["act"].add(
-        student=enr.student[beh.act_enrollment[a]],
-        course=enr.course[beh.act_enrollment[a]],
-        term=np.full(int(a.sum()), term),
+        student=student[act_rows],
+        course=course[act_rows],
+        term=np.full(act_rows.size, term, dtype=CODE),
         started_us=beh.act_started_us[a],
         minutes=beh.act_minutes[a],
     )
     s = beh.sub_at_us < cut_us
     tables["sub"].add(
-        student=enr.student[beh.sub_enrollment[s]],
-        item=beh.sub_item[s],
-        term=np.full(int(s.sum()), term),
+        student=student[beh.sub_enrollment[s]],
+        item=beh.sub_item[s].astype(CODE),
+        term=np.full(int(s.sum()), term, dtype=CODE),
         at_us=beh.sub_at_us[s],
         score=beh.sub_score[s],
     )
     f = beh.forum_at_us < cut_us
+    forum_rows = beh.forum_enrollment[f]
     tables["forum"].add(
-        student=enr.student[beh.forum_enrollment[f]],
-        course=enr.course[beh.forum_enrollment[f]],
-        term=np.full(int(f.sum()), term),
+        student=student[forum_rows],
+        course=course[forum_rows],
+        term=np.full(forum_rows.size, term, dtype=CODE),
         at_us=beh.forum_at_us[f],
-        action=beh.forum_action[f],
+        action=beh.forum_action[f].astype(np.int8),
     )
     t = beh.ticket_at_us < cut_us
     tables["tickets"].add(

@@ -4,12 +4,18 @@ Small tables are CSV; activity, forum_activity and submissions are Parquet with 
 (``timestamp[us, tz=UTC]``, ``string``, ``float64``). Output is a pure function of the simulation:
 the same seed gives byte-identical files. The folder is written next to its destination and
 renamed into place, so a failure never leaves a half-written folder behind.
+
+Parquet tables are built and written one row group at a time: their string columns never exist
+whole, which keeps large sizes within memory.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +33,34 @@ from earlywarn.synthetic.config import (
 )
 from earlywarn.synthetic.outcome import true_effects
 from earlywarn.synthetic.population import COUNTRY_GROUPS, EDUCATION_LEVELS
-from earlywarn.synthetic.simulate import Simulation
+from earlywarn.synthetic.simulate import RowChunks, Simulation
 
 TRUTH_DIR = "_truth"
 FORUM_ACTIONS = ("view", "thread", "reply")
 PARQUET_TABLES = ("submissions", "activity", "forum_activity")
+# pyarrow's default row-group length: writing group by group cuts the very groups one
+# write_table call would, so the bytes are the same.
+ROW_GROUP_ROWS = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ParquetRows:
+    """A Parquet table to write group by group: ``columns`` turns a group of simulated rows
+    into its Arrow columns."""
+
+    source: RowChunks
+    columns: Callable[[dict[str, np.ndarray]], dict[str, pa.Array]]
+
+
+@dataclass(frozen=True)
+class Names:
+    """The identifiers that row codes index, as Arrow strings."""
+
+    student: pa.Array
+    course: pa.Array
+    term: pa.Array
+    item: pa.Array
+    forum_action: pa.Array
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -45,8 +74,8 @@ def _instants(us: np.ndarray) -> np.ndarray:
     return np.char.add(np.datetime_as_string(np.asarray(us, dtype="datetime64[us]"), unit="s"), "Z")
 
 
-def _take(names: list[str], codes: np.ndarray) -> pa.Array:
-    return pa.array(names, pa.string()).take(pa.array(codes, pa.int64()))
+def _take(names: pa.Array, codes: np.ndarray) -> pa.Array:
+    return names.take(pa.array(codes, pa.int64()))
 
 
 def _ts(us: np.ndarray) -> pa.Array:
@@ -61,13 +90,51 @@ def _floats(values: np.ndarray) -> list[str]:
     return ["" if np.isnan(v) else repr(float(v)) for v in values]
 
 
-def build_tables(sim: Simulation) -> dict[str, pd.DataFrame | pa.Table]:
-    """Every contract table: pandas frames of strings for CSV, Arrow tables for Parquet."""
+def _submission_columns(names: Names, sub: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    return {
+        "student_id": _take(names.student, sub["student"]),
+        "item_id": _take(names.item, sub["item"]),
+        "term_id": _take(names.term, sub["term"]),
+        "submitted_at": _ts(sub["at_us"]),
+        "score": pa.array(sub["score"], pa.float64()),
+    }
+
+
+def _activity_columns(names: Names, act: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    return {
+        "student_id": _take(names.student, act["student"]),
+        "course_id": _take(names.course, act["course"]),
+        "term_id": _take(names.term, act["term"]),
+        "started_at": _ts(act["started_us"]),
+        "minutes": pa.array(act["minutes"], pa.float64()),
+    }
+
+
+def _forum_columns(names: Names, forum: dict[str, np.ndarray]) -> dict[str, pa.Array]:
+    return {
+        "student_id": _take(names.student, forum["student"]),
+        "course_id": _take(names.course, forum["course"]),
+        "term_id": _take(names.term, forum["term"]),
+        "at": _ts(forum["at_us"]),
+        "action": _take(names.forum_action, forum["action"]),
+    }
+
+
+def build_tables(sim: Simulation) -> dict[str, pd.DataFrame | ParquetRows]:
+    """Every contract table: pandas frames of strings for CSV, :class:`ParquetRows` for Parquet
+    (built group by group as they are written)."""
     cat, pop = sim.catalogue, sim.population
     student_ids = [f"S{i + 1:06d}" for i in range(pop.size)]
     advisor_ids = [f"ADV{i + 1:03d}" for i in range(len(pop.advisor_name))]
     program_of_term = cat.term_program
-    out: dict[str, pd.DataFrame | pa.Table] = {}
+    out: dict[str, pd.DataFrame | ParquetRows] = {}
+    names = Names(
+        student=pa.array(student_ids, pa.string()),
+        course=pa.array(cat.course_id, pa.string()),
+        term=pa.array(cat.term_id, pa.string()),
+        item=pa.array(cat.item_id, pa.string()),
+        forum_action=pa.array(list(FORUM_ACTIONS), pa.string()),
+    )
     out["programs"] = pd.DataFrame(
         {
             "program_id": cat.program_id,
@@ -134,39 +201,12 @@ def build_tables(sim: Simulation) -> dict[str, pd.DataFrame | pa.Table]:
             "is_required": _bools(cat.course_first_option[enr["course"]]),
         }
     )
-    sub = sim.submissions
-    out["submissions"] = pa.table(
-        {
-            "student_id": _take(student_ids, sub["student"]),
-            "item_id": _take(cat.item_id, sub["item"]),
-            "term_id": _take(cat.term_id, sub["term"]),
-            "submitted_at": _ts(sub["at_us"]),
-            "score": pa.array(sub["score"], pa.float64()),
-        }
-    )
+    out["submissions"] = ParquetRows(sim.submissions, partial(_submission_columns, names))
     out["advisors"] = pd.DataFrame(
         {"advisor_id": advisor_ids, "name": pop.advisor_name, "email": pop.advisor_email}
     )
-    act = sim.activity
-    out["activity"] = pa.table(
-        {
-            "student_id": _take(student_ids, act["student"]),
-            "course_id": _take(cat.course_id, act["course"]),
-            "term_id": _take(cat.term_id, act["term"]),
-            "started_at": _ts(act["started_us"]),
-            "minutes": pa.array(act["minutes"], pa.float64()),
-        }
-    )
-    forum = sim.forum
-    out["forum_activity"] = pa.table(
-        {
-            "student_id": _take(student_ids, forum["student"]),
-            "course_id": _take(cat.course_id, forum["course"]),
-            "term_id": _take(cat.term_id, forum["term"]),
-            "at": _ts(forum["at_us"]),
-            "action": _take(list(FORUM_ACTIONS), forum["action"]),
-        }
-    )
+    out["activity"] = ParquetRows(sim.activity, partial(_activity_columns, names))
+    out["forum_activity"] = ParquetRows(sim.forum, partial(_forum_columns, names))
     today = int((np.datetime64(sim.config.today, "D") - np.datetime64(0, "D")).astype(int))
     visible = pop.open_enrolled < today
     completed = np.where(pop.open_completed >= today, -1, pop.open_completed)[visible]
@@ -190,6 +230,22 @@ def build_tables(sim: Simulation) -> dict[str, pd.DataFrame | pa.Table]:
         }
     )
     return out
+
+
+def write_parquet(path: Path, table: ParquetRows) -> None:
+    """Write ``table`` one row group at a time (an empty table gets one empty group, as
+    ``pq.write_table`` gives it)."""
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, max(table.source.num_rows, 1), ROW_GROUP_ROWS):
+            group = pa.table(table.columns(table.source.rows(start, start + ROW_GROUP_ROWS)))
+            if writer is None:
+                writer = pq.ParquetWriter(path, group.schema, compression="zstd")
+            writer.write_table(group)
+            del group
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def truth_frames(sim: Simulation) -> tuple[pd.DataFrame, dict[str, float], dict[str, object]]:
@@ -266,9 +322,9 @@ def write_folder(sim: Simulation, out: Path, *, force: bool = False) -> dict[str
     counts: dict[str, int] = {}
     try:
         for name, table in build_tables(sim).items():
-            if isinstance(table, pa.Table):
-                pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
-                counts[name] = table.num_rows
+            if isinstance(table, ParquetRows):
+                write_parquet(staging / f"{name}.parquet", table)
+                counts[name] = table.source.num_rows
             else:
                 table.to_csv(staging / f"{name}.csv", index=False, lineterminator="\n")
                 counts[name] = len(table)
