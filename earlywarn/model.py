@@ -70,6 +70,15 @@ class FeatureColumn:
     monotone_risk: int = 0
 
 
+def calibration_bins(probability: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """The equal-width bin (0 to ``n_bins - 1``) of each probability on [0, 1]; 1.0 falls in the
+    last bin. Every calibration figure (ECE, its noise floor, the calibration curve) bins so."""
+    import numpy as np
+
+    bins: np.ndarray = np.minimum((np.asarray(probability) * n_bins).astype(int), n_bins - 1)
+    return bins
+
+
 def expected_calibration_error(
     y_true: Sequence[float] | np.ndarray | pd.Series,
     probability: Sequence[float] | np.ndarray | pd.Series,
@@ -79,6 +88,8 @@ def expected_calibration_error(
 
     The count-weighted mean, over non-empty bins, of |mean predicted - observed rate|. Equal-width
     bins match the calibration curve a person reads; weighting by count keeps sparse bins small.
+    ``y_true`` may be outcomes (0/1) or, on generated data, the true probabilities: then each bin's
+    mean true probability replaces its observed rate, which is the error without sampling noise.
     """
     import numpy as np
 
@@ -86,7 +97,7 @@ def expected_calibration_error(
     p = np.asarray(probability, dtype=float)
     if len(y) == 0:
         return float("nan")
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins = calibration_bins(p, n_bins)
     total = 0.0
     for b in np.unique(bins):
         in_bin = bins == b

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from earlywarn.model import RetentionModel
+from earlywarn.model import RetentionModel, expected_calibration_error
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES
 from training.crossfit import out_of_fold_raw
-from training.evaluate import calibration_error_vs_truth, evaluate_by_week
+from training.evaluate import evaluate_by_week
 from training.fit import feature_columns, fit_retention_model, split_by_time
 from training.select import paired_auc_difference, prefer_plain_booster
 
@@ -52,17 +52,17 @@ def test_cross_fitted_model_calibrates_on_training_and_held_out_rows(
     risk = model.predict_risk(split.test)
     true_risk = 1.0 - split.test["student_id"].map(truth).to_numpy()
     # Against the true probabilities the calibrated risk is close; a shifted one is not.
-    assert calibration_error_vs_truth(true_risk, risk) < 0.05
-    assert calibration_error_vs_truth(true_risk, np.clip(risk + 0.1, 0, 1)) > 0.07
+    assert expected_calibration_error(true_risk, risk) < 0.05
+    assert expected_calibration_error(true_risk, np.clip(risk + 0.1, 0, 1)) > 0.07
 
 
 def test_calibration_error_vs_truth_is_zero_for_the_truth_and_the_shift_for_a_shift() -> None:
     rng = np.random.default_rng(0)
     truth = rng.uniform(0.05, 0.85, 5000)
-    assert calibration_error_vs_truth(truth, truth) == pytest.approx(0.0, abs=1e-12)
-    assert calibration_error_vs_truth(truth, truth + 0.1) == pytest.approx(0.1)
+    assert expected_calibration_error(truth, truth) == pytest.approx(0.0, abs=1e-12)
+    assert expected_calibration_error(truth, truth + 0.1) == pytest.approx(0.1)
     # Over-confident by a factor: still measured per bin of the prediction.
-    assert calibration_error_vs_truth(truth, np.clip(1.2 * truth, 0, 1)) > 0.05
+    assert expected_calibration_error(truth, np.clip(1.2 * truth, 0, 1)) > 0.05
 
 
 def test_evaluation_reports_calibration_vs_truth_only_when_the_truth_is_known() -> None:

@@ -11,9 +11,10 @@ Every metric is about the *at-risk* class (1 = not retained) and a probability o
   from the predictions themselves) and ``ece_debiased`` = ``ece - ece_floor``;
 * ``ece_vs_truth`` (synthetic institutions only): the same binned calibration error with each
   bin's mean *true* probability in place of its observed rate
-  (:func:`calibration_error_vs_truth`). Expected calibration error is defined on the true
-  probability of the outcome given the prediction; observed labels estimate it with sampling
-  noise of about 0.02 on a cohort of 1,600 students, the true probabilities without it;
+  (:func:`earlywarn.model.expected_calibration_error` given the true probabilities). Expected
+  calibration error is defined on the true probability of the outcome given the prediction;
+  observed labels estimate it with sampling noise of about 0.02 on a cohort of 1,600 students,
+  the true probabilities without it;
 * ``top10_recall`` and ``top10_precision``: of the 10% riskiest students (rounded up), the share of
   all non-retained students they catch, and the share of them who were not retained.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.errors import DataFolderError
-from earlywarn.model import expected_calibration_error
+from earlywarn.model import calibration_bins, expected_calibration_error
 
 if TYPE_CHECKING:
     import numpy as np
@@ -85,7 +86,7 @@ def ece_if_calibrated(
     p = np.asarray(risk, dtype=float)
     if len(p) == 0:
         return float("nan"), float("nan")
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    bins = calibration_bins(p, n_bins)
     labels = np.random.default_rng(seed).random((draws, len(p))) < p
     gaps = np.zeros(draws)
     for b in np.unique(bins):
@@ -93,23 +94,6 @@ def ece_if_calibrated(
         gaps += np.abs(labels[:, in_bin].sum(axis=1) - p[in_bin].sum())
     errors = gaps / len(p)
     return float(errors.mean()), float(np.quantile(errors, 0.95))
-
-
-def calibration_error_vs_truth(
-    true_risk: np.ndarray | pd.Series, risk: np.ndarray | pd.Series, n_bins: int = 10
-) -> float:
-    """ECE against the true probabilities: the count-weighted mean, over the same equal-width
-    bins of ``risk`` as :func:`earlywarn.model.expected_calibration_error`, of |mean predicted
-    risk - mean true risk|. It needs the truth, so only a synthetic institution has it."""
-    import numpy as np
-
-    truth = np.asarray(true_risk, dtype=float)
-    p = np.asarray(risk, dtype=float)
-    if len(p) == 0:
-        return float("nan")
-    bins = np.minimum((p * n_bins).astype(int), n_bins - 1)
-    gaps = np.abs(np.bincount(bins, weights=p - truth, minlength=n_bins))
-    return float(gaps.sum() / len(p))
 
 
 def evaluate_by_week(
@@ -140,7 +124,7 @@ def evaluate_by_week(
         row["ece_vs_truth"] = (
             None
             if oracle is None
-            else _number(calibration_error_vs_truth(oracle[mask], risk[mask]))
+            else _number(expected_calibration_error(oracle[mask], risk[mask]))
         )
         for prefix, scores in (("baseline", baseline), ("oracle", oracle)):
             other = classification_metrics(y, scores[mask]) if scores is not None else {}

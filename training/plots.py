@@ -63,8 +63,10 @@ def calibration_curve(
     """Observed share not retained against predicted risk (equal-width bins), with a histogram."""
     import numpy as np
 
+    from earlywarn.model import calibration_bins
+
     figure, (curve_ax, hist_ax) = _figure(11, 4.8, ncols=2)
-    bins = np.minimum((risk * n_bins).astype(int), n_bins - 1)
+    bins = calibration_bins(risk, n_bins)
     predicted, observed, counts = [], [], []
     for b in np.unique(bins):
         mask = bins == b
