@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from earlywarn.features.registry import PRIOR_OPEN_FEATURES
 from earlywarn.state.records import Reason
 
 if TYPE_CHECKING:
@@ -240,15 +241,7 @@ DRIVERS: dict[str, Driver] = {
         ),
     ),
     "prior_open_content": Driver(
-        features=(
-            "open_course_enrollments",
-            "open_course_paid_enrollments",
-            "open_course_completions",
-            "stackable_open_enrollments",
-            "stackable_open_completions",
-            "completed_open_course",
-            "stackable_open_course",
-        ),
+        features=PRIOR_OPEN_FEATURES,
         phrases=(
             P(
                 "took no open course on the platform before the degree",

@@ -35,3 +35,12 @@ def test_drivers_match_the_synthetic_truth(small_institution: Path) -> None:
             assert np.allclose(ours, theirs, rtol=1e-9, atol=1e-9, equal_nan=True), (term_id, name)
         compared += len(mine)
     assert compared > 500
+
+
+def test_every_driver_is_in_exactly_one_family() -> None:
+    from earlywarn.features.registry import DRIVER_GROUPS, FEATURES
+
+    members = [d for group in DRIVER_GROUPS.values() for d in group]
+    assert sorted(members) == sorted(DRIVERS)
+    assert len(members) == len(set(members)) == 22
+    assert set(DRIVERS) <= set(FEATURES)

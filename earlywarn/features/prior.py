@@ -5,17 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from earlywarn.features.prepared import NO_DAY, Prepared, day_numbers
+from earlywarn.features.registry import PRIOR_OPEN_FEATURES
 from earlywarn.features.view import View
-
-PRIOR_OPEN_FEATURES = (
-    "open_course_enrollments",
-    "open_course_paid_enrollments",
-    "open_course_completions",
-    "stackable_open_enrollments",
-    "stackable_open_completions",
-    "completed_open_course",
-    "stackable_open_course",
-)
 
 
 def _open_rows(prep: Prepared) -> dict[str, np.ndarray]:

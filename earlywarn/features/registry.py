@@ -349,6 +349,50 @@ DRIVERS: tuple[str, ...] = (
     "course_median_days_active",
 )
 
+#: The features of a student's open (not-for-credit) courses before the degree.
+PRIOR_OPEN_FEATURES: tuple[str, ...] = (
+    "open_course_enrollments",
+    "open_course_paid_enrollments",
+    "open_course_completions",
+    "stackable_open_enrollments",
+    "stackable_open_completions",
+    "completed_open_course",
+    "stackable_open_course",
+)
+
+#: The course-structure drivers: what a course's design is, averaged over a student's first-term
+#: courses (the last one, the typical days active, comes from earlier students of the course).
+COURSE_STRUCTURE_DRIVERS: tuple[str, ...] = (
+    "has_staff_graded",
+    "has_hands_on",
+    "practice_share",
+    "video_share",
+    "reading_share",
+    "staff_grade_share",
+    "peer_grade_share",
+    "quiz_grade_share",
+    "graded_weight_centroid",
+    "max_item_weight",
+    "course_median_days_active",
+)
+
+#: The drivers by the report's three families, in display order; each driver is in one family.
+DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
+    "Open content": ("completed_open_course", "stackable_open_course"),
+    "Course structure": COURSE_STRUCTURE_DRIVERS,
+    "Student behaviour": (
+        "first_assessment_on_time",
+        "days_active_first_term",
+        "learning_hours_first_term",
+        "days_active_before_first_deadline",
+        "learning_hours_before_first_deadline",
+        "grade_first_term",
+        "courses_enrolled",
+        "courses_dropped",
+        "dropped_after_deadline",
+    ),
+}
+
 #: The drivers whose effect is measured from 0 to 1 rather than from the 25th to the 75th
 #: percentile (the "yes/no" column of docs/driver-definitions.md).
 YES_NO_DRIVERS = frozenset(

@@ -11,6 +11,7 @@ from datetime import date
 
 import numpy as np
 
+from earlywarn.features.registry import COURSE_STRUCTURE_DRIVERS
 from earlywarn.synthetic.config import HISTORY_YEARS, PROGRAM_EFFECT_SD, GeneratorConfig
 
 PROGRAM_NAMES = (
@@ -82,18 +83,10 @@ EXTRA_TERM_DAYS = 3  # a short exam/grading tail after the last full week
 # Many first-term options give the course-design drivers room to vary within a program.
 FIRST_TERM_COURSES = (8, 14)
 LATER_COURSES = (6, 10)
-# Per-course design quantities that are drivers (means over a student's first-term courses).
-COURSE_DESIGN_DRIVERS = (
-    "has_staff_graded",
-    "has_hands_on",
-    "practice_share",
-    "video_share",
-    "reading_share",
-    "staff_grade_share",
-    "peer_grade_share",
-    "quiz_grade_share",
-    "graded_weight_centroid",
-    "max_item_weight",
+# Per-course design quantities that are drivers (means over a student's first-term courses): the
+# course-structure drivers but the typical days active, which comes from earlier terms' behaviour.
+COURSE_DESIGN_DRIVERS = tuple(
+    name for name in COURSE_STRUCTURE_DRIVERS if name != "course_median_days_active"
 )
 
 

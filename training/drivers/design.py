@@ -20,40 +20,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.errors import EarlyWarnError
+from earlywarn.features.registry import DRIVER_GROUPS
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from earlywarn.contract import Tables
 
-#: Drivers by the report's three families, in display order.
-DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
-    "Open content": ("completed_open_course", "stackable_open_course"),
-    "Course structure": (
-        "has_staff_graded",
-        "has_hands_on",
-        "practice_share",
-        "video_share",
-        "reading_share",
-        "staff_grade_share",
-        "peer_grade_share",
-        "quiz_grade_share",
-        "graded_weight_centroid",
-        "max_item_weight",
-        "course_median_days_active",
-    ),
-    "Student behaviour": (
-        "first_assessment_on_time",
-        "days_active_first_term",
-        "learning_hours_first_term",
-        "days_active_before_first_deadline",
-        "learning_hours_before_first_deadline",
-        "grade_first_term",
-        "courses_enrolled",
-        "courses_dropped",
-        "dropped_after_deadline",
-    ),
-}
+#: The 22 drivers in the report's display order (by family: ``DRIVER_GROUPS``).
 DRIVERS: tuple[str, ...] = tuple(d for group in DRIVER_GROUPS.values() for d in group)
 
 #: The optional table a driver cannot be measured without.
