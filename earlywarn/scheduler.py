@@ -200,6 +200,32 @@ def build_scheduler(
     return scheduler
 
 
+@contextmanager
+def stop_after_current_step(on_stopping: Callable[[str], None] | None = None) -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT ask the running job to stop after its current step
+    (:func:`earlywarn.jobs.request_stop`) instead of killing it mid-step; ``on_stopping``
+    receives the name of the first such signal. Used by the scheduler and by
+    ``earlywarn scheduler run --once``, which runs the job in the foreground."""
+    from earlywarn import jobs
+
+    previous: dict[int, Any] = {}
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        first = not jobs.stop_requested()
+        jobs.request_stop()
+        if first and on_stopping is not None:
+            on_stopping(signal.Signals(signum).name)
+
+    jobs.clear_stop()
+    try:
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            previous[stop_signal] = signal.signal(stop_signal, request_stop)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def run_scheduler(
     settings: Settings,
     *,
@@ -214,23 +240,17 @@ def run_scheduler(
     """
     from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-    from earlywarn import jobs
     from earlywarn.lock import scheduler_lock
 
     lock = scheduler_lock(settings.home)
     lock.acquire()
-    previous: dict[int, Any] = {}
     try:
-        jobs.clear_stop()
         scheduler = build_scheduler(settings, blocking=True)
         stopper: list[threading.Thread] = []
 
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            if stopper:
-                return
+        def stopping(signal_name: str) -> None:
             if on_stopping is not None:
-                on_stopping(signal.Signals(signum).name)
-            jobs.request_stop()
+                on_stopping(signal_name)
             # shutdown(wait=True) waits for the running job; it runs off the signal handler so
             # the blocking main loop is not re-entered from inside itself.
             thread = threading.Thread(
@@ -246,37 +266,9 @@ def run_scheduler(
                 )
 
         scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
-        for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            previous[stop_signal] = signal.signal(stop_signal, request_stop)
-        scheduler.start()
-        for thread in stopper:
-            thread.join()
+        with stop_after_current_step(stopping):
+            scheduler.start()
+            for thread in stopper:
+                thread.join()
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         lock.release()
-
-
-@contextmanager
-def stop_after_current_step(on_stopping: Callable[[str], None] | None = None) -> Iterator[None]:
-    """While inside, SIGTERM and SIGINT ask the running job to stop after its current step
-    (:func:`earlywarn.jobs.request_stop`) instead of killing it mid-step; ``on_stopping``
-    receives the signal's name. For ``earlywarn scheduler run --once``, which runs the job in
-    the foreground without a scheduler."""
-    from earlywarn import jobs
-
-    previous: dict[int, Any] = {}
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        if on_stopping is not None and not jobs.stop_requested():
-            on_stopping(signal.Signals(signum).name)
-        jobs.request_stop()
-
-    jobs.clear_stop()
-    try:
-        for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            previous[stop_signal] = signal.signal(stop_signal, request_stop)
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
