@@ -31,11 +31,13 @@ def out_of_fold_raw(
     fit_scorer: FitScorer,
     *,
     seed: int,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """The raw score of every training row from a model fitted without that row's student.
 
     ``groups`` names each row's student; folds come from
-    :func:`earlywarn.model.calibration_folds` (seeded, so reproducible).
+    :func:`earlywarn.model.calibration_folds` (seeded, so reproducible). ``on_fold(k, n)`` hears
+    of fold ``k`` of ``n`` as its fit starts.
     """
     import numpy as np
 
@@ -44,7 +46,10 @@ def out_of_fold_raw(
     labels = np.asarray(y, dtype=int)
     folds = calibration_folds(labels, np.asarray(groups, dtype=str), seed)
     scores = np.full(len(labels), np.nan)
-    for fold in np.unique(folds):
+    fold_ids = np.unique(folds)
+    for number, fold in enumerate(fold_ids, start=1):
+        if on_fold is not None:
+            on_fold(number, len(fold_ids))
         inside = folds != fold
         score = fit_scorer(train[inside], labels[inside])
         scores[~inside] = score(train[~inside])

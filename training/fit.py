@@ -217,28 +217,41 @@ def _retention_model(
     )
 
 
+#: A progress callback: hears one short line as each long step starts.
+Progress = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """The progress callback that says nothing."""
+    return None
+
+
 def fit_retention_model(
-    split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
+    split: DatasetSplit,
+    columns: list[FeatureColumn],
+    *,
+    seed: int,
+    progress: Progress = quiet,
 ) -> RetentionModel:
     """LightGBM on the training cohorts, early-stopped on the held-out cohort and calibrated on it
     and (with ``CROSS_FIT_CALIBRATION``) on out-of-fold scores of the training cohorts.
 
     It boosts from a monotone linear base when ``LINEAR_BASE`` is true; with ``"auto"`` it fits
     both and keeps the linear base unless the plain booster ranks the held-out cohort clearly
-    better (training/select.py).
+    better (training/select.py). ``progress`` hears of each fit as it starts.
     """
     held_out_y = risk_target(split.held_out)
     choices = [True, False] if LINEAR_BASE == "auto" else [bool(LINEAR_BASE)]
-    models = {
-        linear_base: _retention_model(columns, seed=seed, linear_base=linear_base).fit(
+    models: dict[bool, RetentionModel] = {}
+    for linear_base in choices:
+        progress(f"fitting the booster {'on a linear base' if linear_base else 'on its own'}")
+        models[linear_base] = _retention_model(columns, seed=seed, linear_base=linear_base).fit(
             split.train,
             risk_target(split.train),
             eval_X=split.held_out,
             eval_y=held_out_y,
             eval_groups=split.held_out["student_id"].astype(str),
         )
-        for linear_base in choices
-    }
     model = models[choices[0]]
     if len(models) == 2:
         plain, difference, error = prefer_plain_booster(
@@ -251,35 +264,42 @@ def fit_retention_model(
         model = models[not plain]
         model.base_choice_ = {"held_out_auc_gain_of_plain": difference, "standard_error": error}
     if CROSS_FIT_CALIBRATION:
-        cross_fit_calibration(model, split, columns, seed=seed)
+        cross_fit_calibration(model, split, columns, seed=seed, progress=progress)
     return model
 
 
 def cross_fit_calibration(
-    model: RetentionModel, split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
+    model: RetentionModel,
+    split: DatasetSplit,
+    columns: list[FeatureColumn],
+    *,
+    seed: int,
+    progress: Progress = quiet,
 ) -> None:
     """Recalibrate ``model`` on the held-out rows plus out-of-fold scores of the training rows
     (training/crossfit.py), each fold model built like ``model`` (same base, same settings)."""
     import numpy as np
 
-    def fit_scorer(rows: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:
-        # The fold model's own calibrator is never used: only its raw score is.
-        fold_model = _retention_model(
-            columns, seed=seed, linear_base=model.linear_base, calibration="sigmoid"
-        ).fit(
-            rows,
-            y,
-            eval_X=split.held_out,
-            eval_y=risk_target(split.held_out),
-            reference_stats=False,
-        )
-        return fold_model.raw_score
-
     train_y = risk_target(split.train).to_numpy()
     train_ids = split.train["student_id"].astype(str).to_numpy()
     held_y = risk_target(split.held_out).to_numpy()
     held_ids = split.held_out["student_id"].astype(str).to_numpy()
-    out_of_fold = out_of_fold_raw(split.train, train_y, train_ids, fit_scorer, seed=seed)
+
+    def fit_scorer(rows: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:
+        # The fold model's own calibrator is never used: only its raw score is.
+        fold_model = _retention_model(
+            columns, seed=seed, linear_base=model.linear_base, calibration="sigmoid"
+        ).fit(rows, y, eval_X=split.held_out, eval_y=held_y, reference_stats=False)
+        return fold_model.raw_score
+
+    out_of_fold = out_of_fold_raw(
+        split.train,
+        train_y,
+        train_ids,
+        fit_scorer,
+        seed=seed,
+        on_fold=lambda k, n: progress(f"cross-fitting the calibrator: fold {k} of {n}"),
+    )
     train_weeks = model.checkpoint_weeks(split.train)
     held_weeks = model.checkpoint_weeks(split.held_out)
     model.calibrate(

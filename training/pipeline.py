@@ -8,7 +8,7 @@ and logs the run to MLflow.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,11 +25,13 @@ from training.evaluate import (
 )
 from training.fit import (
     DatasetSplit,
+    Progress,
     baseline_risk,
     feature_columns,
     fit_baseline,
     fit_retention_model,
     observed_columns,
+    quiet,
     risk_target,
     split_by_time,
 )
@@ -43,14 +45,9 @@ if TYPE_CHECKING:
     from earlywarn.model import RetentionModel
     from earlywarn.settings import Settings
 
-Progress = Callable[[str], None]
 # SHAP contributions for the summary plot come from a seeded sample of test rows: a beeswarm of
 # 3,000 students shows the same spread as one of 26,000 at a tenth of the cost.
 SHAP_SAMPLE_ROWS = 3000
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass
@@ -122,7 +119,7 @@ def train_on_dataset(
     *,
     as_of: Any = None,
     truth: pd.Series | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> TrainingResult:
     """Split by time, fit the model and the baseline, evaluate and audit on the test cohort.
 
@@ -152,7 +149,7 @@ def train_on_dataset(
         split.train,
     )
     lap("split")
-    model = fit_retention_model(split, columns, seed=settings.seed)
+    model = fit_retention_model(split, columns, seed=settings.seed, progress=progress)
     lap("model")
     progress(
         f"model: {model.best_iteration_} trees, {model.calibration_method_} calibration, "
@@ -216,7 +213,7 @@ def train_from_folder(
     data_dir: Path,
     *,
     as_of: pd.Timestamp | None = None,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     log: bool = True,
 ) -> TrainingResult:
     """Load ``data_dir``, build the dataset as of ``as_of`` (default: the latest time stamp),
