@@ -153,6 +153,16 @@ def _delivery_summary(result: Any) -> dict[str, int]:
     }
 
 
+def _require_data_dir(folder: Path | None, purpose: str) -> Path:
+    """The data folder a job works on; without one (no argument, no setting) a usage error."""
+    if folder is None:
+        raise UsageError(
+            "data_dir is not set: set data_dir in earlywarn.toml or EARLYWARN_DATA_DIR to "
+            f"the institution data folder {purpose}"
+        )
+    return Path(folder)
+
+
 def _check_data_dir_setting(folder: Path, *, given: bool) -> None:
     """A data_dir that came from the settings and is not a folder is a bad setting (exit 2)."""
     if not given and not Path(folder).is_dir():
@@ -188,11 +198,7 @@ def weekly_run(
     run.summary["as_of"] = instant.isoformat()
     steps: dict[str, Any] = run.summary["steps"]
     with _recorded(run):
-        if folder is None:
-            raise UsageError(
-                "data_dir is not set: set data_dir in earlywarn.toml or EARLYWARN_DATA_DIR to "
-                "the institution data folder the weekly run scores"
-            )
+        folder = _require_data_dir(folder, "the weekly run scores")
         plan = ["deliver_earlier", "score", "digest"] if send else ["score", "digest"]
         tables: Tables | None = None
         for position, step in enumerate(plan):
@@ -206,9 +212,9 @@ def weekly_run(
                     steps[step] = {"error": str(exc)}
             elif step == "score":
                 _check_data_dir_setting(folder, given=data_dir is not None)
-                tables = _load(Path(folder))
-                require_fresh_data(tables, instant, Path(folder), option="the weekly run's instant")
-                steps[step] = _score(settings, Path(folder), tables, instant, clock, engine)
+                tables = _load(folder)
+                require_fresh_data(tables, instant, folder, option="the weekly run's instant")
+                steps[step] = _score(settings, folder, tables, instant, clock, engine)
             else:
                 assert tables is not None
                 steps[step] = _digest(
@@ -302,17 +308,13 @@ def retrain_run(
     run = _Run(engine, RETRAIN, clock)
     steps: dict[str, Any] = run.summary["steps"]
     with _recorded(run):
-        if folder is None:
-            raise UsageError(
-                "data_dir is not set: set data_dir in earlywarn.toml or EARLYWARN_DATA_DIR to "
-                "the institution data folder to retrain on"
-            )
+        folder = _require_data_dir(folder, "to retrain on")
         _check_data_dir_setting(folder, given=data_dir is not None)
         # The product never imports training/ except here, where retraining is the job itself.
         from training.pipeline import train_from_folder
         from training.promote import promote_challenger
 
-        result = train_from_folder(settings, Path(folder))
+        result = train_from_folder(settings, folder)
         steps["train"] = {"model_version": result.model_version, "run_id": result.run_id}
         if stop_requested():
             run.summary["stopped_before"] = ["promote"]
