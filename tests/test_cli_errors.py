@@ -274,6 +274,54 @@ def test_generate_into_a_path_under_a_file_is_refused(
     assert "simulating" not in err
 
 
+def test_generate_into_an_existing_folder_is_refused_before_simulating(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
+) -> None:
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine\n")
+    for force in ([], ["--force"]):  # --force replaces only generated (or empty) folders
+        code, out, err = run(
+            capsys, "--home", str(home), "generate", "--out", str(taken), "--students", "300",
+            "--programs", "1", *force,
+        )  # fmt: skip
+        assert code == 2
+        assert one_error_line(err).startswith(f"error: {taken} already exists; pass --force")
+        assert "simulating" not in err  # refused before the (long) simulation
+        assert out == ""
+    assert [p.name for p in taken.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        (["--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0."),
+        (["--today", "9999-12-01"], "error: --today 9999-12-01 is out of range; pick a day"),
+        (["--today", "0001-06-01"], "error: --today 0001-06-01 is out of range; pick a day"),
+    ],
+)
+def test_generate_refuses_a_seed_or_today_it_cannot_use(
+    capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path, option: list[str], expected: str
+) -> None:
+    code, _, err = run(
+        capsys, "--home", str(home), "generate", "--out", str(tmp_path / "inst"), "--students",
+        "300", "--programs", "1", *option,
+    )  # fmt: skip
+    assert code == 2
+    assert "Traceback" not in err
+    assert expected in err.splitlines()[-1]
+    assert not (tmp_path / "inst").exists()
+
+
+def test_promote_list_with_force_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    code, out, err = run(capsys, "--home", str(home), "promote", "--list", "--force")
+    assert code == 2
+    assert err.splitlines()[-1] == "Error: --force does not go with --list (--list only reads)"
+    assert out == ""
+
+
 def test_drivers_on_a_folder_without_known_outcomes_says_what_is_missing(
     capsys: pytest.CaptureFixture[str], home: Path, tmp_path: Path
 ) -> None:
@@ -301,6 +349,19 @@ def test_import_oulad_on_a_folder_that_is_not_oulad(
     )
     assert code == 2
     assert "OULAD" in one_error_line(err)
+    assert not (tmp_path / "o").exists()
+
+
+def test_import_oulad_from_a_file_says_it_is_not_a_folder(
+    capsys: pytest.CaptureFixture[str], home: Path, a_file: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(
+        capsys, "--home", str(home), "import", "oulad", str(a_file), "--out", str(tmp_path / "o")
+    )
+    assert code == 2
+    assert one_error_line(err) == (
+        f"error: {a_file}: not a folder; pass the folder that holds the OULAD CSVs"
+    )
     assert not (tmp_path / "o").exists()
 
 

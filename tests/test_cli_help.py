@@ -79,6 +79,50 @@ def test_machine_read_output_has_json(name: str) -> None:
     assert "--json" in help_of(name)
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "score",
+            "Score as of this instant (ISO 8601; without an offset it is UTC). Default: now.",
+        ),
+        (
+            "digest",
+            "The week to send: any instant in it (ISO 8601; without an offset it is UTC). "
+            "Default: now.",
+        ),
+        (
+            "features",
+            "Compute the features as of this instant (ISO 8601; without an offset it is UTC).",
+        ),
+    ],
+)
+def test_as_of_says_how_the_instant_is_read_and_its_default(name: str, expected: str) -> None:
+    command = dict(all_commands())[name]
+    (as_of,) = [p for p in command.params if isinstance(p, click.Option) and p.name == "as_of"]
+    assert as_of.help == expected
+    assert as_of.metavar == "T"
+    assert as_of.required == (name == "features")
+
+
+def test_promote_says_what_it_checks_at_a_terminal_and_json_stays_clean(
+    champion_home: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from earlywarn.commands import progress
+
+    monkeypatch.setattr(progress, "interactive", lambda: True)
+    with pytest.raises(SystemExit) as exited:
+        main(["--home", str(champion_home), "promote", "--json"])
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["status"] == "unchanged"  # the challenger is already the champion
+    assert err.splitlines() == [
+        "checking the challenger against the champion on the challenger's test cohort"
+    ]
+
+
 @pytest.mark.parametrize("at_a_terminal", [True, False])
 def test_progress_goes_to_stderr_at_a_terminal_and_json_stays_clean(
     at_a_terminal: bool,

@@ -10,22 +10,46 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
 
 from earlywarn.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from earlywarn.contract import Tables
 
 AS_OF_EXAMPLE = "for example 2026-10-05 or 2026-10-05T07:00Z"
 
+F = TypeVar("F", bound="Callable[..., Any]")
 
-def data_folder(folder: Path) -> Path:
-    """``folder`` when it is an existing folder (the data folder argument of most verbs)."""
+
+def as_of_option(purpose: str, *, required: bool = False) -> Callable[[F], F]:
+    """The ``--as-of T`` option (a string for :func:`parse_as_of`, ``None`` when not given).
+
+    ``purpose`` opens its help ("Score as of this instant"); the help then says how T is read
+    and, unless ``required``, that it defaults to now.
+    """
+    default = "" if required else " Default: now."
+    return click.option(
+        "--as-of",
+        "as_of",
+        required=required,
+        default=None,
+        metavar="T",
+        help=f"{purpose} (ISO 8601; without an offset it is UTC).{default}",
+    )
+
+
+def data_folder(folder: Path, what: str = "the data folder that holds the tables") -> Path:
+    """``folder`` when it is an existing folder (the data folder argument of most verbs);
+    ``what`` says in the error what to pass instead."""
     if not folder.exists():
-        raise UsageError(f"{folder}: no such folder; pass the data folder that holds the tables")
+        raise UsageError(f"{folder}: no such folder; pass {what}")
     if not folder.is_dir():
-        raise UsageError(f"{folder}: not a folder; pass the data folder that holds the tables")
+        raise UsageError(f"{folder}: not a folder; pass {what}")
     return folder
 
 
@@ -123,6 +147,3 @@ def require_first_terms_at(
             f"{option} {day:%Y-%m-%d %H:%M} UTC is {when} every first term in {folder} (first "
             f"terms run from {start:%Y-%m-%d} to {end:%Y-%m-%d}); pick an instant in that range"
         )
-
-
-#: How long after the data's last time stamp an instant may be before the data counts as stale.

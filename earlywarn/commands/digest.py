@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from earlywarn.commands.arguments import data_folder, parse_as_of
+from earlywarn.commands.arguments import as_of_option, data_folder, parse_as_of
 from earlywarn.commands.progress import step
 
 log = logging.getLogger(__name__)
@@ -17,20 +17,13 @@ log = logging.getLogger(__name__)
 
 @click.command("digest")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option(
-    "--as-of",
-    "as_of",
-    default=None,
-    metavar="T",
-    help="The week to send: any instant in it (ISO 8601; without an offset it is UTC). "
-    "Default: now.",
-)
+@as_of_option("The week to send: any instant in it")
 @click.option(
     "--dry-run/--send",
     "dry_run",
     default=True,
     help="--dry-run (the default) writes .eml files into the outbox folder and changes no "
-    "delivery state; --send delivers over SMTP.",
+    "delivery state; --send delivers over SMTP (the [smtp] settings of earlywarn.toml).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
 @click.pass_obj

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from earlywarn.commands.arguments import (
+    as_of_option,
     data_folder,
     output_file,
     parse_as_of,
@@ -46,13 +47,7 @@ def write_frame(frame: Any, out: Path) -> None:
 
 @click.command("features")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option(
-    "--as-of",
-    "as_of",
-    required=True,
-    metavar="T",
-    help="Compute the features as of this instant (ISO 8601; without an offset it is UTC).",
-)
+@as_of_option("Compute the features as of this instant", required=True)
 @click.option(
     "--out",
     "out",

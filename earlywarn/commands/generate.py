@@ -16,13 +16,21 @@ from earlywarn.errors import UsageError
 DEFAULT_STUDENTS = 17960
 DEFAULT_PROGRAMS = 19
 DEFAULT_TODAY = "2026-10-19"
+# The days --today may name: the generator writes years of history before it, and the tables
+# hold time stamps that pandas keeps in nanoseconds (years 1677 to 2262).
+EARLIEST_TODAY, LATEST_TODAY = date(1900, 1, 1), date(2200, 12, 31)
 
 
 def _parse_day(text: str) -> date:
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
+        day = datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError as exc:
         raise UsageError(f"--today {text!r} is not a date; write it as YYYY-MM-DD") from exc
+    if not EARLIEST_TODAY <= day <= LATEST_TODAY:
+        raise UsageError(
+            f"--today {text} is out of range; pick a day from {EARLIEST_TODAY} to {LATEST_TODAY}"
+        )
+    return day
 
 
 @click.command("generate")
@@ -48,14 +56,18 @@ def _parse_day(text: str) -> date:
     help="Degree programs to generate (each needs a cohort of students every term).",
 )
 @click.option(
-    "--seed", default=None, type=int, help="Random seed (default: the `seed` setting, 42)."
+    "--seed",
+    default=None,
+    type=click.IntRange(0),
+    help="Random seed, 0 or more (default: the `seed` setting, 42).",
 )
 @click.option(
     "--today",
     default=DEFAULT_TODAY,
     metavar="YYYY-MM-DD",
     show_default=True,
-    help="The generation's as-of day: nothing on or after it is written.",
+    help="The generation's as-of day, from 1900-01-01 to 2200-12-31: nothing on or after it "
+    "is written.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing generated institution at --out.")
 @click.pass_obj
@@ -79,7 +91,7 @@ def command(
     """
     from earlywarn.synthetic.config import GeneratorConfig
     from earlywarn.synthetic.simulate import simulate
-    from earlywarn.synthetic.write import write_folder
+    from earlywarn.synthetic.write import check_output_folder, write_folder
 
     if seed is None:
         seed = int(obj.settings.seed)  # type: ignore[attr-defined]
@@ -87,6 +99,7 @@ def command(
         students=students, programs=programs, seed=seed, today=_parse_day(today)
     )
     output_folder(out)
+    check_output_folder(out, force=force)
     began = time.perf_counter()
     step(f"simulating {students:,} students in {programs} programs")
     simulation = simulate(config)

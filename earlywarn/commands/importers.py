@@ -53,10 +53,11 @@ def oulad(
       earlywarn import oulad data/oulad --out data/oulad-contract
       earlywarn import oulad data/oulad --out data/oulad-passed --label not-passed
     """
-    from earlywarn.commands.arguments import output_folder
+    from earlywarn.commands.arguments import data_folder, output_folder
     from earlywarn.commands.progress import step
     from earlywarn.importers.oulad import import_oulad
 
+    data_folder(source, "the folder that holds the OULAD CSVs")
     output_folder(out)
     summary = import_oulad(
         source, out, label=label, activity=not no_activity, replace=force, progress=step

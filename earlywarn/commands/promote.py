@@ -35,8 +35,11 @@ def command(obj: Any, force: bool, list_only: bool, as_json: bool) -> None:
       earlywarn promote --force
       earlywarn promote --list
     """
+    from earlywarn.commands.progress import step
     from training.promote import list_promotions, promote_challenger
 
+    if list_only and force:
+        raise click.UsageError("--force does not go with --list (--list only reads)")
     settings = obj.settings
     if list_only:
         decisions = list_promotions(settings)
@@ -51,6 +54,7 @@ def command(obj: Any, force: bool, list_only: bool, as_json: bool) -> None:
                 f"by {d['actor']}: {d['reason']}"
             )
         return
+    step("checking the challenger against the champion on the challenger's test cohort")
     decision = promote_challenger(settings, actor=_actor(), force=force)
     if as_json:
         click.echo(json.dumps(decision.as_dict()))

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from earlywarn.commands.arguments import (
+    as_of_option,
     data_folder,
     parse_as_of,
     require_first_terms_at,
@@ -21,13 +22,7 @@ __all__ = ["command", "parse_as_of"]
 
 @click.command("score")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option(
-    "--as-of",
-    "as_of",
-    default=None,
-    metavar="T",
-    help="Score as of this instant (ISO 8601; without an offset it is UTC). Default: now.",
-)
+@as_of_option("Score as of this instant")
 @click.option("--json", "as_json", is_flag=True, help="Print every student's score as JSON.")
 @click.pass_obj
 def command(obj: Any, folder: Path, as_of: str | None, as_json: bool) -> None:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def generate(config: GeneratorConfig, out: Path, *, force: bool = False) -> dict[str, int]:
     """Generate the institution ``config`` describes into ``out``; return rows per table."""
     from earlywarn.synthetic.simulate import simulate
-    from earlywarn.synthetic.write import write_folder
+    from earlywarn.synthetic.write import check_output_folder, write_folder
 
+    check_output_folder(out, force=force)
     return write_folder(simulate(config), out, force=force)

@@ -303,18 +303,27 @@ See docs/synthetic.md for the whole generative model.
 """
 
 
+def check_output_folder(out: Path, *, force: bool = False) -> None:
+    """Refuse an ``out`` the generator may not write: a file, or an existing folder unless
+    ``force`` and it is empty or holds a ``_truth`` folder (a generated institution). Cheap, so
+    callers check before simulating, which takes seconds; :func:`write_folder` checks again."""
+    out = Path(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder; choose another --out")
+    looks_generated = (out / TRUTH_DIR).is_dir() or not any(out.iterdir())
+    if not (force and looks_generated):
+        raise UsageError(
+            f"{out} already exists; pass --force to replace a generated institution "
+            "(only folders that hold a _truth folder, or empty ones, are replaced)"
+        )
+
+
 def write_folder(sim: Simulation, out: Path, *, force: bool = False) -> dict[str, int]:
     """Write the contract folder and ``_truth`` to ``out``; return the rows of each table."""
     out = Path(out)
-    if out.exists():
-        if not out.is_dir():
-            raise UsageError(f"{out} exists and is not a folder; choose another --out")
-        looks_generated = (out / TRUTH_DIR).is_dir() or not any(out.iterdir())
-        if not (force and looks_generated):
-            raise UsageError(
-                f"{out} already exists; pass --force to replace a generated institution "
-                "(only folders that hold a _truth folder, or empty ones, are replaced)"
-            )
+    check_output_folder(out, force=force)
     staging = out.parent / f".{out.name}.partial"
     if staging.exists():
         shutil.rmtree(staging)
