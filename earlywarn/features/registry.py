@@ -323,32 +323,6 @@ def _specs() -> dict[str, FeatureSpec]:
 
 FEATURES: dict[str, FeatureSpec] = _specs()
 
-#: The 22 drivers of docs/driver-definitions.md; each is a feature column of the same name.
-DRIVERS: tuple[str, ...] = (
-    "completed_open_course",
-    "stackable_open_course",
-    "first_assessment_on_time",
-    "days_active_first_term",
-    "learning_hours_first_term",
-    "days_active_before_first_deadline",
-    "learning_hours_before_first_deadline",
-    "grade_first_term",
-    "courses_enrolled",
-    "courses_dropped",
-    "dropped_after_deadline",
-    "has_staff_graded",
-    "has_hands_on",
-    "practice_share",
-    "video_share",
-    "reading_share",
-    "staff_grade_share",
-    "peer_grade_share",
-    "quiz_grade_share",
-    "graded_weight_centroid",
-    "max_item_weight",
-    "course_median_days_active",
-)
-
 #: The features of a student's open (not-for-credit) courses before the degree.
 PRIOR_OPEN_FEATURES: tuple[str, ...] = (
     "open_course_enrollments",
@@ -360,8 +334,21 @@ PRIOR_OPEN_FEATURES: tuple[str, ...] = (
     "stackable_open_course",
 )
 
-#: The course-structure drivers: what a course's design is, averaged over a student's first-term
-#: courses (the last one, the typical days active, comes from earlier students of the course).
+#: The drivers of the report's three families. Course structure: what a course's design is,
+#: averaged over a student's first-term courses (the last one, the typical days active, comes from
+#: earlier students of the course).
+OPEN_CONTENT_DRIVERS: tuple[str, ...] = ("completed_open_course", "stackable_open_course")
+BEHAVIOUR_DRIVERS: tuple[str, ...] = (
+    "first_assessment_on_time",
+    "days_active_first_term",
+    "learning_hours_first_term",
+    "days_active_before_first_deadline",
+    "learning_hours_before_first_deadline",
+    "grade_first_term",
+    "courses_enrolled",
+    "courses_dropped",
+    "dropped_after_deadline",
+)
 COURSE_STRUCTURE_DRIVERS: tuple[str, ...] = (
     "has_staff_graded",
     "has_hands_on",
@@ -376,21 +363,15 @@ COURSE_STRUCTURE_DRIVERS: tuple[str, ...] = (
     "course_median_days_active",
 )
 
-#: The drivers by the report's three families, in display order; each driver is in one family.
+#: The 22 drivers of docs/driver-definitions.md, in its order; each is a feature column of the
+#: same name.
+DRIVERS: tuple[str, ...] = (*OPEN_CONTENT_DRIVERS, *BEHAVIOUR_DRIVERS, *COURSE_STRUCTURE_DRIVERS)
+
+#: The drivers by family, in the report's display order.
 DRIVER_GROUPS: dict[str, tuple[str, ...]] = {
-    "Open content": ("completed_open_course", "stackable_open_course"),
+    "Open content": OPEN_CONTENT_DRIVERS,
     "Course structure": COURSE_STRUCTURE_DRIVERS,
-    "Student behaviour": (
-        "first_assessment_on_time",
-        "days_active_first_term",
-        "learning_hours_first_term",
-        "days_active_before_first_deadline",
-        "learning_hours_before_first_deadline",
-        "grade_first_term",
-        "courses_enrolled",
-        "courses_dropped",
-        "dropped_after_deadline",
-    ),
+    "Student behaviour": BEHAVIOUR_DRIVERS,
 }
 
 #: The drivers whose effect is measured from 0 to 1 rather than from the 25th to the 75th
