@@ -34,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--penalty", choices=["plugin", "cv"], default="plugin")
     args = parser.parse_args(argv)
 
+    from earlywarn.analysis.analysis import analyse_drivers
+    from earlywarn.analysis.design import build_analysis_frame
     from earlywarn.contract.load import load_tables
-    from training.drivers.analysis import analyse_drivers
-    from training.drivers.design import build_analysis_frame
 
     truth = json.loads((args.folder / "_truth" / "drivers.json").read_text(encoding="utf-8"))
     started = time.perf_counter()

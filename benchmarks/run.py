@@ -80,7 +80,7 @@ def stage_features(folder: Path, students: int) -> dict[str, Any]:
 
 def stage_training_dataset(folder: Path, students: int) -> dict[str, Any]:
     from earlywarn.contract import load_tables
-    from training.dataset import build_training_dataset
+    from earlywarn.training.dataset import build_training_dataset
 
     tables = load_tables(folder)
     start = time.perf_counter()
@@ -93,8 +93,8 @@ def stage_training_dataset(folder: Path, students: int) -> dict[str, Any]:
 
 def stage_train(folder: Path, students: int) -> dict[str, Any]:
     """``train_from_folder`` from the data folder to a registered model, into a temporary home."""
-    from earlywarn.settings import load_settings
-    from training.pipeline import train_from_folder
+    from earlywarn.core.settings import load_settings
+    from earlywarn.training.pipeline import train_from_folder
 
     with tempfile.TemporaryDirectory(prefix="earlywarn-bench-home-") as home:
         start = time.perf_counter()

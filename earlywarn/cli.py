@@ -2,7 +2,8 @@
 
 Each verb lives in ``earlywarn/commands/<verb>.py`` as a click command named ``command``. Nothing
 heavy is imported until a verb runs, so ``earlywarn --help`` stays instant. Errors that users can
-cause arrive as :class:`~earlywarn.errors.EarlyWarnError` and leave as one line and an exit code.
+cause arrive as :class:`~earlywarn.core.errors.EarlyWarnError` and leave as one line and an exit
+code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from earlywarn.errors import EarlyWarnError
+from earlywarn.core.errors import EarlyWarnError
 
 # verb -> (module under earlywarn.commands, one-line help shown by `earlywarn --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -89,7 +90,7 @@ class AppContext:
     @property
     def settings(self) -> Any:
         if self._settings is None:
-            from earlywarn.settings import load_settings
+            from earlywarn.core.settings import load_settings
 
             self._settings = load_settings(self._home)
         return self._settings

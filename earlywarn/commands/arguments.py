@@ -1,6 +1,7 @@
 """Checks of what users pass on the command line (folders, output paths, instants), shared by verbs.
 
-Each check raises :class:`~earlywarn.errors.UsageError` with one line that names the option, the
+Each check raises :class:`~earlywarn.core.errors.UsageError` with one line that names the option,
+the
 path or value and what to do, and runs before any work starts: a typo costs nothing, waits for
 no model and leaves nothing half-written. Not a verb (``cli.COMMANDS`` does not list it).
 """
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from earlywarn.errors import UsageError
+from earlywarn.core.errors import UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,7 +59,7 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> Any:
     or now when ``text`` is ``None``."""
     import pandas as pd
 
-    from earlywarn.timeutil import parse_instant
+    from earlywarn.core.time import parse_instant
 
     if text is None:
         return pd.Timestamp.now(tz="UTC")

@@ -69,7 +69,7 @@ def validate_step(ctx: DemoContext) -> str:
 
 
 def train_step(ctx: DemoContext) -> str:
-    from training.pipeline import train_from_folder
+    from earlywarn.training.pipeline import train_from_folder
 
     result = train_from_folder(ctx.settings, ctx.institution)
     summary = result.summary()
@@ -88,7 +88,7 @@ def train_step(ctx: DemoContext) -> str:
 
 
 def promote_step(ctx: DemoContext) -> str:
-    from training.promote import promote_challenger
+    from earlywarn.training.promote import promote_challenger
 
     decision = promote_challenger(ctx.settings, actor="earlywarn demo")
     if not decision.promoted:
@@ -99,7 +99,7 @@ def promote_step(ctx: DemoContext) -> str:
 
 
 def score_step(ctx: DemoContext) -> str:
-    from earlywarn.scoring import score_institution
+    from earlywarn.scoring.score import score_institution
 
     as_of = ctx.as_of
     result = score_institution(ctx.settings, ctx.institution, as_of, tables=ctx.results["tables"])

@@ -45,10 +45,10 @@ def command(
       earlywarn drivers data/institution
       earlywarn drivers data/institution --out drivers.html --json > drivers.json
     """
+    from earlywarn.analysis.pipeline import results_json, run_drivers
+    from earlywarn.analysis.report import terminal_table
     from earlywarn.commands.arguments import data_folder, output_file
     from earlywarn.commands.progress import step
-    from training.drivers.pipeline import results_json, run_drivers
-    from training.drivers.report import terminal_table
 
     data_folder(folder)
     if out is not None:

@@ -17,8 +17,8 @@ from earlywarn.commands.arguments import (
     require_first_terms_at,
 )
 from earlywarn.commands.progress import step
-from earlywarn.errors import UsageError
-from earlywarn.freshness import require_fresh_data
+from earlywarn.contract.freshness import require_fresh_data
+from earlywarn.core.errors import UsageError
 
 FORMATS = (".parquet", ".csv")
 

@@ -10,7 +10,7 @@ import click
 
 from earlywarn.commands.arguments import output_folder
 from earlywarn.commands.progress import step
-from earlywarn.errors import UsageError
+from earlywarn.core.errors import UsageError
 
 # Keep in step with earlywarn.synthetic.config (not imported here: --help stays instant).
 DEFAULT_STUDENTS = 17960

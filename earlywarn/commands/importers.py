@@ -55,7 +55,7 @@ def oulad(
     """
     from earlywarn.commands.arguments import data_folder, output_folder
     from earlywarn.commands.progress import step
-    from earlywarn.importers.oulad import import_oulad
+    from earlywarn.importers.oulad.convert import import_oulad
 
     data_folder(source, "the folder that holds the OULAD CSVs")
     output_folder(out)

@@ -36,7 +36,7 @@ def command(obj: Any, force: bool, list_only: bool, as_json: bool) -> None:
       earlywarn promote --list
     """
     from earlywarn.commands.progress import step
-    from training.promote import list_promotions, promote_challenger
+    from earlywarn.training.promote import list_promotions, promote_challenger
 
     if list_only and force:
         raise click.UsageError("--force does not go with --list (--list only reads)")

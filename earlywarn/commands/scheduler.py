@@ -60,9 +60,9 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
         raise click.UsageError("--as-of only goes with --once")
     if once:
         from earlywarn.commands.arguments import parse_as_of
-        from earlywarn.jobs import weekly_run
-        from earlywarn.lock import scheduler_lock
-        from earlywarn.scheduler import stop_after_current_step
+        from earlywarn.core.lock import scheduler_lock
+        from earlywarn.ops.jobs import weekly_run
+        from earlywarn.ops.scheduler import stop_after_current_step
 
         instant = None if as_of is None else parse_as_of(as_of).to_pydatetime()
         stopped_by: list[str] = []
@@ -89,7 +89,7 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
             raise SystemExit(128 + signal.Signals[stopped_by[0]].value if stopped_by else 1)
         return
 
-    from earlywarn.scheduler import ScheduledRun, run_scheduler
+    from earlywarn.ops.scheduler import ScheduledRun, run_scheduler
 
     def started(runs: list[ScheduledRun]) -> None:
         click.echo(f"scheduler started (pid {os.getpid()}, home {settings.home})")

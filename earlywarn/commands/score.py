@@ -15,7 +15,7 @@ from earlywarn.commands.arguments import (
     require_first_terms_at,
 )
 from earlywarn.commands.progress import step
-from earlywarn.freshness import require_fresh_data
+from earlywarn.contract.freshness import require_fresh_data
 
 __all__ = ["command", "parse_as_of"]
 
@@ -39,8 +39,8 @@ def command(obj: Any, folder: Path, as_of: str | None, as_json: bool) -> None:
       earlywarn score data/institution --as-of 2026-10-05 --json > scores.json
     """
     from earlywarn.contract import load_tables
-    from earlywarn.registry import require_alias
-    from earlywarn.scoring import score_institution
+    from earlywarn.model.store import require_alias
+    from earlywarn.scoring.score import score_institution
 
     instant = parse_as_of(as_of)
     data_folder(folder)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from earlywarn.settings import Settings
+    from earlywarn.core.settings import Settings
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -41,7 +41,7 @@ def _local(moment: datetime | None, settings: Settings) -> datetime | None:
 
 def _champion(settings: Settings) -> dict[str, Any] | None:
     """The champion's version and when it was promoted (``None`` when there is no champion)."""
-    from earlywarn.registry import CHAMPION, MODEL_NAME, alias_version, client
+    from earlywarn.model.store import CHAMPION, MODEL_NAME, alias_version, client
 
     version = alias_version(settings, CHAMPION)
     if version is None:
@@ -59,8 +59,8 @@ def _champion(settings: Settings) -> dict[str, Any] | None:
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     """Everything ``earlywarn status`` shows, as one JSON-able object."""
-    from earlywarn.lock import lock_holder
-    from earlywarn.scheduler import scheduled_runs
+    from earlywarn.core.lock import lock_holder
+    from earlywarn.ops.scheduler import scheduled_runs
     from earlywarn.state import latest_run, open_state, outbox_entries
     from earlywarn.state.job_runs import recent_job_runs
 
@@ -190,7 +190,7 @@ def command(obj: Any, as_json: bool) -> None:
       earlywarn status
       earlywarn --home /srv/earlywarn status --json
     """
-    from earlywarn.errors import UsageError
+    from earlywarn.core.errors import UsageError
 
     settings = obj.settings
     if not settings.home.is_dir():

@@ -37,7 +37,7 @@ def command(obj: Any, data_dir: Path, as_of: str | None, as_json: bool) -> None:
       earlywarn train data/institution
       earlywarn --home /srv/earlywarn train data/institution --as-of 2025-09-01 --json
     """
-    from training.pipeline import train_from_folder
+    from earlywarn.training.pipeline import train_from_folder
 
     settings = obj.settings
     folder = data_folder(data_dir)

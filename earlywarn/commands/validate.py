@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from earlywarn.errors import DataFolderError
+from earlywarn.core.errors import DataFolderError
 
 #: Lines of problems printed before "... and N more" (``--json`` lists them all).
 SHOWN_PROBLEMS = 100

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from earlywarn.contract.load import release_freed_memory
 from earlywarn.contract.parse import Parsed, plain
+from earlywarn.contract.read import release_freed_memory
 from earlywarn.contract.schema import TABLES, Column, key_column
 from earlywarn.contract.tables import Tables
 
 if TYPE_CHECKING:
-    from earlywarn.contract.validate import LoadedTable
+    from earlywarn.contract.parse import LoadedTable
 
 _UTC = pd.DatetimeTZDtype("us", "UTC")
 

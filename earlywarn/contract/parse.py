@@ -6,13 +6,14 @@ Parquet columns that already have a type are accepted when that type fits the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from earlywarn.contract.schema import Column
+from earlywarn.contract.read import RawTable
+from earlywarn.contract.schema import Column, TableSpec
 
 _INT_PATTERN = r"^\s*[+-]?\d+\s*$"
 _FLOAT_PATTERN = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
@@ -221,3 +222,51 @@ def _parse_typed(array: pa.Array, spec: Column) -> Parsed | str:
         stamps = array if t.tz is not None else pc.assume_timezone(array, "UTC")
         return Parsed(_utc_micros(stamps), missing, no_bad)
     return wrong
+
+
+@dataclass
+class LoadedTable:
+    """A table whose columns have been parsed: the working state of the validator."""
+
+    raw: RawTable
+    spec: TableSpec
+    columns: dict[str, Parsed] = field(default_factory=dict)
+    # Reference column -> row of the referenced table (-1: empty or unknown); None if unchecked.
+    codes: dict[str, np.ndarray | None] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return self.raw.data.num_rows
+
+    def has(self, column: str) -> bool:
+        return column in self.columns
+
+    def values(self, column: str) -> np.ndarray:
+        parsed = self.columns[column].values
+        if isinstance(parsed, pa.Array):
+            raise TypeError(f"{column} is a string column")
+        return parsed
+
+    def text(self, column: str) -> pa.Array:
+        """A string column's values as plain text (decoded if they are dictionary-encoded)."""
+        parsed = self.columns[column].values
+        if not isinstance(parsed, pa.Array):
+            raise TypeError(f"{column} is not a string column")
+        return plain(parsed)
+
+    def present(self, column: str) -> np.ndarray:
+        """Rows whose value in ``column`` is there and parsed (False when the column is absent)."""
+        if column not in self.columns:
+            return np.zeros(self.rows, dtype=bool)
+        parsed = self.columns[column]
+        return ~parsed.missing & ~parsed.bad
+
+    def code(self, column: str) -> np.ndarray | None:
+        return self.codes.get(column)
+
+    def release(self, column: str) -> tuple[Parsed | None, np.ndarray | None]:
+        """Hand over a column's parsed values and row codes, dropping them (and the file's column)
+        from this table, so that building the frames frees each column as it goes."""
+        if column in self.raw.data.column_names:
+            self.raw.data = self.raw.data.drop_columns([column])
+        return self.columns.pop(column, None), self.codes.pop(column, None)

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from earlywarn.errors import Problem
+from earlywarn.core.errors import Problem
 
 if TYPE_CHECKING:
-    from earlywarn.contract.load import RawTable
+    from earlywarn.contract.read import RawTable
     from earlywarn.contract.tables import Tables
 
 #: At most this many problems are listed per file, column and rule; the rest are counted.

@@ -14,8 +14,8 @@ import numpy as np
 from earlywarn.contract.schema import GRADE_WEIGHT_TOLERANCE
 
 if TYPE_CHECKING:
+    from earlywarn.contract.parse import LoadedTable
     from earlywarn.contract.report import ProblemLog
-    from earlywarn.contract.validate import LoadedTable
 
 
 def _lookup(parent: np.ndarray, codes: np.ndarray, fill: int = -1) -> np.ndarray:

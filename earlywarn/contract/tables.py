@@ -20,7 +20,7 @@ In-memory conventions (the loader guarantees them, every other module relies on 
 * ``float`` columns are ``float64`` with NaN for missing.
 * ``bool`` columns are ``bool``; optional ``bool`` columns are pandas ``boolean`` (nullable).
 * ``date`` columns are ``datetime64[s]`` without a time zone: the calendar day at midnight, to be
-  read in the program's time zone (see :mod:`earlywarn.timeutil`). Missing is ``NaT``.
+  read in the program's time zone (see :mod:`earlywarn.core.time`). Missing is ``NaT``.
 * ``timestamp`` columns are ``datetime64[us, UTC]``.
 * Optional tables that the folder lacks are ``None``.
 """

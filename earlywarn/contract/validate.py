@@ -9,7 +9,6 @@ collects every problem instead of stopping at the first, and builds the typed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -17,16 +16,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from earlywarn.contract.load import (
+from earlywarn.contract.parse import LoadedTable, combine, parse_column
+from earlywarn.contract.read import (
     RawTable,
     find_table_files,
     read_table_file,
     release_freed_memory,
 )
-from earlywarn.contract.parse import Parsed, combine, parse_column, plain
 from earlywarn.contract.report import ProblemLog, ValidationReport
-from earlywarn.contract.schema import TABLES, Column, TableSpec, key_column
-from earlywarn.errors import Problem
+from earlywarn.contract.schema import TABLES, Column, key_column
+from earlywarn.core.errors import Problem
 
 _TYPE_HINTS = {
     "int": "not a whole number",
@@ -37,58 +36,10 @@ _TYPE_HINTS = {
 }
 
 
-@dataclass
-class LoadedTable:
-    """A table whose columns have been parsed: the working state of the validator."""
-
-    raw: RawTable
-    spec: TableSpec
-    columns: dict[str, Parsed] = field(default_factory=dict)
-    # Reference column -> row of the referenced table (-1: empty or unknown); None if unchecked.
-    codes: dict[str, np.ndarray | None] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        return self.raw.data.num_rows
-
-    def has(self, column: str) -> bool:
-        return column in self.columns
-
-    def values(self, column: str) -> np.ndarray:
-        parsed = self.columns[column].values
-        if isinstance(parsed, pa.Array):
-            raise TypeError(f"{column} is a string column")
-        return parsed
-
-    def text(self, column: str) -> pa.Array:
-        """A string column's values as plain text (decoded if they are dictionary-encoded)."""
-        parsed = self.columns[column].values
-        if not isinstance(parsed, pa.Array):
-            raise TypeError(f"{column} is not a string column")
-        return plain(parsed)
-
-    def present(self, column: str) -> np.ndarray:
-        """Rows whose value in ``column`` is there and parsed (False when the column is absent)."""
-        if column not in self.columns:
-            return np.zeros(self.rows, dtype=bool)
-        parsed = self.columns[column]
-        return ~parsed.missing & ~parsed.bad
-
-    def code(self, column: str) -> np.ndarray | None:
-        return self.codes.get(column)
-
-    def release(self, column: str) -> tuple[Parsed | None, np.ndarray | None]:
-        """Hand over a column's parsed values and row codes, dropping them (and the file's column)
-        from this table, so that building the frames frees each column as it goes."""
-        if column in self.raw.data.column_names:
-            self.raw.data = self.raw.data.drop_columns([column])
-        return self.columns.pop(column, None), self.codes.pop(column, None)
-
-
 def validate_folder(folder: Path, *, per_rule: int | None = None) -> ValidationReport:
     """Check every rule of the contract on the folder; the report lists what is wrong.
 
-    Raises :class:`~earlywarn.errors.DataFolderError` only when ``folder`` is not a readable
+    Raises :class:`~earlywarn.core.errors.DataFolderError` only when ``folder`` is not a readable
     folder; everything else (unreadable files included) is reported as problems.
     """
     from earlywarn.contract.rules import check_cross_table_rules
@@ -237,7 +188,7 @@ def _check_unique(table: LoadedTable, columns: list[str], log: ProblemLog) -> No
 
 
 def _check_timezones(table: LoadedTable, log: ProblemLog) -> None:
-    from earlywarn.timeutil import is_valid_timezone
+    from earlywarn.core.time import is_valid_timezone
 
     zones = table.text("timezone")
     known = {zone: is_valid_timezone(zone) for zone in pc.unique(zones).to_pylist() if zone}

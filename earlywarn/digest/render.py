@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from earlywarn.core.errors import TemplateError
+from earlywarn.core.templating import plural, render
 from earlywarn.digest.selection import AdvisorDigest, StudentLine
-from earlywarn.errors import EarlyWarnError
 from earlywarn.state.records import as_utc
-from earlywarn.templating import plural, render
 
 if TYPE_CHECKING:
     import jinja2
@@ -29,10 +29,6 @@ CSV_COLUMNS = (
     "reasons",
     "suggested_actions",
 )
-
-
-class TemplateError(EarlyWarnError):
-    """A template (shipped or an institution's override) failed to render."""
 
 
 @dataclass(frozen=True)

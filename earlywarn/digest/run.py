@@ -19,6 +19,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from earlywarn.core.errors import DeliveryError, SettingsError, UnscoredWeekError
 from earlywarn.digest.render import (
     DigestContext,
     as_of_text,
@@ -33,7 +34,6 @@ from earlywarn.digest.selection import (
     roster_from_tables,
     select_digests,
 )
-from earlywarn.errors import DeliveryError, SettingsError
 from earlywarn.mail.delivery import DeliveryResult, RetryPolicy, deliver, utc_now
 from earlywarn.mail.message import Attachment, build_message, message_bytes, parse_address
 from earlywarn.mail.senders import FolderSender, Sender, SMTPSender
@@ -50,14 +50,13 @@ from earlywarn.state import (
     week_key,
 )
 from earlywarn.state.outbox import OutboxEntry, sent_recipients, stage
-from earlywarn.state.records import UnscoredWeekError
 
 if TYPE_CHECKING:
     import jinja2
     from sqlalchemy import Engine
 
     from earlywarn.contract.tables import Tables
-    from earlywarn.settings import Settings
+    from earlywarn.core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -232,12 +231,12 @@ def run_digests(
 ) -> DigestResult:
     """Build the digests of the week of ``as_of`` and write them (dry run) or send them.
 
-    Raises :class:`~earlywarn.state.records.UnscoredWeekError` when that week has not been
-    scored, and :class:`~earlywarn.errors.DeliveryError` when the mail server refuses our
+    Raises :class:`~earlywarn.core.errors.UnscoredWeekError` when that week has not been
+    scored, and :class:`~earlywarn.core.errors.DeliveryError` when the mail server refuses our
     settings (login, TLS, sender address); either way nothing already committed to the outbox
     is lost.
     """
-    from earlywarn.templating import template_environment
+    from earlywarn.core.templating import template_environment
 
     engine = engine or open_state(settings.state_url)
     week = week_key(as_of, settings.schedule_timezone)

@@ -55,7 +55,7 @@ class Roster:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """The selection settings (from :class:`~earlywarn.settings.Settings`)."""
+    """The selection settings (from :class:`~earlywarn.core.settings.Settings`)."""
 
     high: float
     medium: float

@@ -4,7 +4,7 @@ Training and weekly scoring both call these, so what is scored is exactly what w
 """
 
 from earlywarn.features.assemble import ID_COLUMNS, features_as_of, first_term_features
-from earlywarn.features.registry import DRIVERS, FEATURES, FeatureSpec, feature_names
+from earlywarn.features.catalogue import DRIVERS, FEATURES, FeatureSpec, feature_names
 
 __all__ = [
     "DRIVERS",

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from earlywarn.errors import UsageError
+from earlywarn.core.errors import UsageError
 from earlywarn.features.activity import activity_features
 from earlywarn.features.background import background_features
 from earlywarn.features.banked import banked_features
+from earlywarn.features.catalogue import FEATURES
 from earlywarn.features.cohort import cohort_features
+from earlywarn.features.course_load import load_features
 from earlywarn.features.design import design_features
 from earlywarn.features.first_deadline import first_deadline_features
 from earlywarn.features.forum import forum_features, support_features
-from earlywarn.features.load import load_features
 from earlywarn.features.prepared import Prepared, instant_us, prepare
 from earlywarn.features.prior import prior_features
-from earlywarn.features.registry import FEATURES
 from earlywarn.features.submissions import submission_features
 from earlywarn.features.timing import timing_features
 from earlywarn.features.view import View, build_view, days_between, still_enrolled

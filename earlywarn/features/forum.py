@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from earlywarn.features.catalogue import SUPPORT_TICKET_CATEGORIES
 from earlywarn.features.prepared import sorted_distinct
-from earlywarn.features.registry import SUPPORT_TICKET_CATEGORIES
 from earlywarn.features.view import View
 
 FORUM_FEATURES = (

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from earlywarn import timeutil
+from earlywarn.core import time as timeutil
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -364,7 +364,7 @@ def prepare(tables: Tables) -> Prepared:
     if tables.support_tickets is not None:
         st = tables.support_tickets
         category = st["category"].str.strip().str.lower()
-        from earlywarn.features.registry import SUPPORT_TICKET_CATEGORIES
+        from earlywarn.features.catalogue import SUPPORT_TICKET_CATEGORIES
 
         codes = np.full(len(st), -1, dtype=np.int64)
         for k, name in enumerate(SUPPORT_TICKET_CATEGORIES):

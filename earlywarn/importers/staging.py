@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from earlywarn.errors import UsageError
+from earlywarn.core.errors import UsageError
 
 
 def check_target(out: Path, *, replace: bool) -> None:

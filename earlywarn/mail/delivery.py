@@ -9,7 +9,7 @@ Failures are sorted into three kinds:
 * permanent (a 5xx reply to this message or recipient): recorded with the server's answer and
   marked failed, never retried;
 * configuration (login refused, TLS not offered or not trusted, our sender address refused): no
-  message is at fault, so delivery stops with a :class:`~earlywarn.errors.DeliveryError` and
+  message is at fault, so delivery stops with a :class:`~earlywarn.core.errors.DeliveryError` and
   everything stays pending for a run with fixed settings.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from earlywarn.errors import DeliveryError
+from earlywarn.core.errors import DeliveryError
 from earlywarn.state.outbox import (
     OutboxEntry,
     claim,

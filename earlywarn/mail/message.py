@@ -10,7 +10,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from earlywarn.errors import DeliveryError
+from earlywarn.core.errors import DeliveryError
 
 
 @dataclass(frozen=True)

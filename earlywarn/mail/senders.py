@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
-    from earlywarn.settings import Settings
+    from earlywarn.core.settings import Settings
     from earlywarn.state.outbox import OutgoingMessage
 
 log = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from earlywarn.core.errors import StateError
 from earlywarn.state.outbox import (
     OPERATOR_ID,
     OutboxEntry,
@@ -33,7 +34,6 @@ from earlywarn.state.records import (
     Reason,
     ScoreRow,
     ScoringRun,
-    StateError,
     StoredRun,
     StoredScore,
     Tier,

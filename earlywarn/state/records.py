@@ -14,21 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from earlywarn.errors import EarlyWarnError
+from earlywarn.core.errors import StateError
 
 Tier = Literal["high", "medium", "low"]
 TIERS: tuple[Tier, ...] = ("high", "medium", "low")
 DriftLevel = Literal["ok", "warning"]
-
-
-class StateError(EarlyWarnError):
-    """The state database cannot give or take what was asked (an unscored week, bad rows)."""
-
-
-class UnscoredWeekError(StateError):
-    """A digest was asked for a week that has not been scored: run ``earlywarn score`` first."""
-
-    exit_code = 2
 
 
 def as_utc(value: datetime) -> datetime:

@@ -142,11 +142,12 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 def create_state_engine(url: str) -> Engine:
     """An engine on ``url`` with every table created if missing (SQLite folders too).
 
-    Raises :class:`~earlywarn.errors.SettingsError` when ``url`` is not a usable SQLAlchemy URL.
+    Raises :class:`~earlywarn.core.errors.SettingsError` when ``url`` is not a usable SQLAlchemy
+    URL.
     """
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-    from earlywarn.errors import SettingsError
+    from earlywarn.core.errors import SettingsError
 
     try:
         parsed = make_url(url)
@@ -169,7 +170,7 @@ def create_state_engine(url: str) -> Engine:
         if found is None:
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
         elif int(found) > SCHEMA_VERSION:
-            from earlywarn.state.records import StateError
+            from earlywarn.core.errors import StateError
 
             raise StateError(
                 f"{parsed.render_as_string(hide_password=True)}: state schema version {found} is "

@@ -7,14 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.state.records import (
-    Reason,
-    ScoreRow,
-    ScoringRun,
-    StateError,
-    StoredScore,
-    as_utc,
-)
+from earlywarn.core.errors import StateError
+from earlywarn.state.records import Reason, ScoreRow, ScoringRun, StoredScore, as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, RowMapping

@@ -11,7 +11,7 @@ from datetime import date
 
 import numpy as np
 
-from earlywarn.features.registry import COURSE_STRUCTURE_DRIVERS
+from earlywarn.features.catalogue import COURSE_STRUCTURE_DRIVERS
 from earlywarn.synthetic.config import HISTORY_YEARS, PROGRAM_EFFECT_SD, GeneratorConfig
 
 PROGRAM_NAMES = (

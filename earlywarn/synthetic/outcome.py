@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from earlywarn.features.registry import YES_NO_DRIVERS
+from earlywarn.features.catalogue import YES_NO_DRIVERS
 from earlywarn.synthetic.behaviour import NO_DROP, TermBehaviour, TermEnrollments
 from earlywarn.synthetic.config import (
     AGE_CENTRE,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from earlywarn.errors import UsageError
+from earlywarn.core.errors import UsageError
 from earlywarn.synthetic.catalogue import Catalogue
 from earlywarn.synthetic.config import (
     COUNTRY_POINTS,

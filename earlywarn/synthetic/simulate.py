@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from earlywarn.core.time import end_of_local_day
 from earlywarn.synthetic.behaviour import (
     NO_DROP,
     US_PER_DAY,
@@ -40,7 +41,6 @@ from earlywarn.synthetic.population import (
     Population,
     build_population,
 )
-from earlywarn.timeutil import end_of_local_day
 
 ANNIVERSARY_DAYS = 335
 # Row codes (student, course, item, term) of the large tables fit in 32 bits; at 60,000 students

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from earlywarn.errors import UsageError
+from earlywarn.core.errors import UsageError
 from earlywarn.synthetic.behaviour import TICKET_CATEGORIES
 from earlywarn.synthetic.config import (
     BASE_RETENTION,

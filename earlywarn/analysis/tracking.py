@@ -1,0 +1,46 @@
+"""Log a driver analysis to the home's MLflow store as its own run type (tag run_type=drivers)."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from earlywarn.analysis.analysis import DriverEffect
+    from earlywarn.core.settings import Settings
+
+RUN_TYPE = "drivers"
+
+
+def log_drivers_run(
+    settings: Settings,
+    results: list[DriverEffect],
+    *,
+    html_path: Path,
+    json_text: str,
+    params: Mapping[str, Any],
+) -> str:
+    """One MLflow run: parameters, one metric per measurable driver, the HTML and JSON reports."""
+    import mlflow
+
+    from earlywarn.model.store import configure_mlflow
+
+    configure_mlflow(settings)
+    with mlflow.start_run(run_name="drivers", tags={"run_type": RUN_TYPE}) as run:
+        mlflow.log_params(dict(params))
+        metrics: dict[str, float] = {}
+        for r in results:
+            if r.measurable and r.effect_pp is not None:
+                metrics[f"effect_pp.{r.driver}"] = r.effect_pp
+                metrics[f"ci_low_pp.{r.driver}"] = float(r.ci_low_pp or 0.0)
+                metrics[f"ci_high_pp.{r.driver}"] = float(r.ci_high_pp or 0.0)
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact(str(html_path), artifact_path="drivers")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "drivers.json"
+            path.write_text(json_text, encoding="utf-8")
+            mlflow.log_artifact(str(path), artifact_path="drivers")
+        run_id: str = run.info.run_id
+    return run_id

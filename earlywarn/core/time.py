@@ -1,0 +1,98 @@
+"""Local calendar days and instants, as CONTRACT.md defines them.
+
+A ``date`` is a calendar day in the program's time zone; the instant it "ends" is the local
+midnight that follows it. Deadlines are due at the end of a local day, checkpoint week ``w`` is the
+local midnight ``start_date + 7w days``. All instants here are UTC ``pandas.Timestamp`` values or
+``datetime64[us, UTC]`` arrays.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from earlywarn.core.errors import SettingsError
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKLY_TIME = re.compile(r"^\s*([A-Za-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})\s*$")
+
+
+def is_valid_timezone(name: str) -> bool:
+    """Whether ``name`` is an IANA time zone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_midnight(days: pd.Series | pd.DatetimeIndex, tz: str) -> pd.Series:
+    """The UTC instant at which each calendar day (naive midnight) begins in ``tz``.
+
+    Days whose local midnight does not exist (a DST gap at midnight) start at the first instant
+    after the gap; ambiguous midnights take the earlier instant.
+    """
+    values = pd.Series(pd.to_datetime(days)).dt.tz_localize(
+        tz, ambiguous="NaT", nonexistent="shift_forward"
+    )
+    ambiguous = values.isna() & pd.Series(pd.to_datetime(days)).notna()
+    if ambiguous.any():
+        values[ambiguous] = (
+            pd.Series(pd.to_datetime(days))[ambiguous]
+            .dt.tz_localize(tz, ambiguous=np.ones(int(ambiguous.sum()), dtype=bool))
+            .to_numpy()
+        )
+    return values.dt.tz_convert("UTC").dt.as_unit("us")
+
+
+def end_of_local_day(days: pd.Series | pd.DatetimeIndex, tz: str) -> pd.Series:
+    """The UTC instant that ends each calendar day in ``tz`` (the next local midnight).
+
+    A row dated ``d`` is visible as of ``t`` when ``end_of_local_day(d) <= t``; an item due on
+    ``d`` is on time when submitted at or before that instant (the contract's 23:59:59.999...).
+    """
+    return local_midnight(pd.Series(pd.to_datetime(days)) + pd.Timedelta(days=1), tz)
+
+
+def local_dates(instants: pd.Series, tz: str) -> pd.Series:
+    """The local calendar day (naive midnight, ``datetime64[s]``) of each UTC instant in ``tz``."""
+    local = instants.dt.tz_convert(tz).dt.tz_localize(None)
+    return local.dt.normalize().dt.as_unit("s")
+
+
+def checkpoint_instant(start_date: pd.Timestamp, week: int, tz: str) -> pd.Timestamp:
+    """Checkpoint week ``week`` of a term starting on ``start_date``: local midnight 7w days on."""
+    day = pd.Series([pd.Timestamp(start_date) + pd.Timedelta(days=7 * week)])
+    return pd.Timestamp(local_midnight(day, tz).iloc[0])
+
+
+def parse_instant(text: str) -> pd.Timestamp:
+    """Parse a user's ``--as-of``: ISO 8601; a bare date or a time without offset means UTC."""
+    stamp = pd.Timestamp(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(UTC)
+    return stamp.tz_convert("UTC")
+
+
+def utc(value: datetime) -> pd.Timestamp:
+    """A timezone-aware datetime as a UTC ``pandas.Timestamp`` (naive means UTC)."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def parse_weekly_time(text: str, *, setting: str = "retrain_schedule") -> tuple[str, int, int]:
+    """Parse 'DAY HH:MM' ('sun 02:30', 'Sunday 2:30') into (day, hour, minute)."""
+    match = _WEEKLY_TIME.match(text)
+    day = match.group(1).lower() if match else ""
+    if match is None or day not in _DAYS:
+        raise SettingsError(
+            f"{setting}: {text!r} is not 'DAY HH:MM' (for example 'sun 02:00'); fix or unset it"
+        )
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise SettingsError(f"{setting}: {text!r} has no such time of day; use 00:00 to 23:59")
+    return day, hour, minute

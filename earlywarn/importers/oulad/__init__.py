@@ -1,0 +1,1 @@
+"""The Open University Learning Analytics Dataset (OULAD) importer: sources, layout, convert."""

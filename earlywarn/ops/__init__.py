@@ -1,0 +1,1 @@
+"""Orchestration only: the weekly and retraining jobs and the scheduler that fires them."""

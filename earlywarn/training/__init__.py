@@ -1,0 +1,1 @@
+"""What ML engineers run: datasets, fitting, calibration, evaluation, tracking and promotion."""

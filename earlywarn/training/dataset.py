@@ -1,0 +1,112 @@
+"""Training snapshots: every labelled first-term student at each checkpoint week of that term.
+
+Features of a snapshot are computed as of the checkpoint instant with the same code that scores
+students each week, so the model learns from exactly what it will see. Cohorts are processed one
+at a time; the prepared integer view of the tables is built once and reused for every checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from earlywarn.core.errors import UsageError
+from earlywarn.features.assemble import as_categorical, compute_columns
+from earlywarn.features.catalogue import FEATURES
+from earlywarn.features.labels import retention_labels
+from earlywarn.features.prepared import Prepared, instant_us, prepare
+from earlywarn.features.view import still_enrolled
+
+if TYPE_CHECKING:
+    from earlywarn.contract import Tables
+
+LEAD_COLUMNS = ("student_id", "cohort", "program_id", "checkpoint_week", "as_of", "retained")
+
+
+def checkpoint_weeks(
+    prep: Prepared, term: int, weeks: Sequence[int] | None
+) -> list[tuple[int, int]]:
+    """(week, instant) of each checkpoint of ``term`` strictly before the term's end.
+
+    By default weeks 1, 2, ... up to the last one before the end; otherwise the given weeks that
+    fall inside the term.
+    """
+    last = int((prep.term_end_day[term] - prep.term_start_day[term]) // 7) + 1
+    wanted = range(1, last + 1) if weeks is None else weeks
+    chosen = np.array(sorted({int(w) for w in wanted}), dtype=np.int64)
+    program = np.full(len(chosen), prep.term_program[term])
+    instants = prep.zones.midnight_us(prep.term_start_day[term] + 7 * chosen, program)
+    inside = instants < prep.term_end_us[term]
+    return [(int(w), int(i)) for w, i in zip(chosen[inside], instants[inside], strict=True)]
+
+
+def build_training_dataset(
+    tables: Tables,
+    as_of: pd.Timestamp,
+    *,
+    weeks: Sequence[int] | None = None,
+    pass_score: float = 50.0,
+) -> pd.DataFrame:
+    """One row per labelled student and checkpoint week of their first term, as of each checkpoint.
+
+    Only students whose label is known as of ``as_of`` appear, only checkpoints at or before
+    ``as_of``, and at each checkpoint only the students still enrolled then (as in weekly
+    scoring: a student who has dropped every first-term course leaves the snapshots).
+    Columns: student_id, cohort (first_term_id), program_id, checkpoint_week (int), as_of
+    (the checkpoint instant), retained, then every feature.
+    """
+    if weeks is not None and any(int(w) < 0 for w in weeks):
+        raise UsageError(f"checkpoint weeks must be 0 or more, got {list(weeks)}")
+    t_limit = instant_us(as_of)
+    labels = retention_labels(tables, as_of)
+    known = labels.notna().to_numpy()
+    label_values = labels.to_numpy()
+    prep = prepare(tables)
+    features = [name for name in FEATURES if name != "checkpoint_week"]
+    parts: dict[str, list[Any]] = {name: [] for name in [*LEAD_COLUMNS, *features]}
+    for cohort in np.unique(prep.student_first_term[known]):
+        for week, instant in checkpoint_weeks(prep, int(cohort), weeks):
+            if instant > t_limit:
+                break
+            view, columns = compute_columns(prep, [int(cohort)], instant, pass_score)
+            keep = np.flatnonzero(known[view.students] & still_enrolled(view))
+            students = view.students[keep]
+            parts["student_id"].append(students)
+            parts["cohort"].append(np.full(len(keep), cohort))
+            parts["checkpoint_week"].append(np.full(len(keep), week, dtype=np.int64))
+            parts["as_of"].append(np.full(len(keep), instant, dtype=np.int64))
+            parts["retained"].append(label_values[students])
+            for name in features:
+                parts[name].append(columns[name][keep])
+    return _assemble(prep, parts, features)
+
+
+def _assemble(prep: Prepared, parts: dict[str, list[Any]], features: list[str]) -> pd.DataFrame:
+    """One frame from the per-checkpoint pieces, with the dtypes of the feature table."""
+    tables = prep.tables
+
+    def joined(name: str, dtype: Any) -> np.ndarray:
+        return np.concatenate([np.zeros(0, dtype=dtype), *parts[name]])
+
+    students = joined("student_id", np.int64)
+    data: dict[str, Any] = {
+        "student_id": tables.students["student_id"].to_numpy()[students],
+        "cohort": pd.Categorical.from_codes(
+            joined("cohort", np.int64), categories=tables.terms["term_id"]
+        ),
+        "program_id": pd.Categorical.from_codes(
+            prep.student_program[students], categories=tables.programs["program_id"]
+        ),
+        "checkpoint_week": joined("checkpoint_week", np.int64),
+        "as_of": pd.DatetimeIndex(joined("as_of", np.int64).astype("datetime64[us]"), tz="UTC"),
+        "retained": joined("retained", np.float64),
+    }
+    for name in features:
+        if FEATURES[name].kind == "categorical":
+            data[name] = as_categorical(prep, name, joined(name, np.int64))
+        else:
+            data[name] = joined(name, np.float64)
+    return pd.DataFrame(data, copy=False)

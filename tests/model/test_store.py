@@ -1,0 +1,186 @@
+"""The MLflow store and registry: logging, aliases, loading by alias and the promotion guard,
+on a real SQLite store in each test's home (migrated once per session)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from earlywarn.cli import cli
+from earlywarn.core.errors import RegistryError
+from earlywarn.core.settings import Settings, load_settings
+from earlywarn.model.store import (
+    CHALLENGER,
+    CHAMPION,
+    MODEL_NAME,
+    alias_version,
+    client,
+    configure_mlflow,
+    load_model_by_alias,
+    load_model_uri,
+)
+from earlywarn.training.pipeline import TrainingResult, train_on_dataset
+from earlywarn.training.promote import list_promotions, promote_challenger
+from earlywarn.training.tracking import log_training_run
+from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES
+
+NOISE_ONLY = {"video_share": SIM_FEATURES["video_share"]}
+
+
+def _train(
+    settings: Settings,
+    dataset: pd.DataFrame,
+    specs: dict = SIM_FEATURES,  # type: ignore[type-arg]
+) -> TrainingResult:
+    result = train_on_dataset(dataset, specs, COHORT_STARTS, settings)
+    result.run_id, result.model_version = log_training_run(settings, result, {"data_dir": "sim"})
+    return result
+
+
+def _lenient(settings: Settings, **overrides: object) -> Settings:
+    """The same home with a calibration limit that the small simulated test cohort can meet."""
+    values: dict[str, object] = {"promote_max_ece": 0.2, **overrides}
+    return load_settings(settings.home, **values)
+
+
+def test_store_lives_in_the_home(mlflow_settings: Settings) -> None:
+    uri = configure_mlflow(mlflow_settings)
+    assert uri == f"sqlite:///{mlflow_settings.home / 'mlruns' / 'mlflow.db'}"
+    experiment = client(mlflow_settings).get_experiment_by_name(MODEL_NAME)
+    assert experiment is not None
+    assert experiment.artifact_location == (mlflow_settings.home / "mlruns" / "artifacts").as_uri()
+
+
+def test_no_champion_says_what_to_do(mlflow_settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(
+        RegistryError, match="no champion model: run earlywarn train DIR then earlywarn promote"
+    ):
+        load_model_by_alias(mlflow_settings)
+    empty_home = load_settings(tmp_path / "nothing-here")
+    with pytest.raises(RegistryError, match="no champion model"):
+        load_model_by_alias(empty_home)
+    assert not (tmp_path / "nothing-here" / "mlruns").exists()
+
+
+def test_round_trip_train_promote_load(
+    mlflow_settings: Settings, simulated_dataset: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    settings = _lenient(mlflow_settings)
+    frame, _ = simulated_dataset
+    result = _train(settings, frame)
+    assert alias_version(settings, CHALLENGER) == result.model_version
+    decision = promote_challenger(settings, actor="tester")
+    assert decision.status == "promoted", decision.reason
+    version, model = load_model_by_alias(settings)
+    assert version == result.model_version
+    test = result.split.test
+    np.testing.assert_array_equal(model.predict_risk(test), result.model.predict_risk(test))
+    assert model.reference_stats == result.model.reference_stats
+    # The generic pyfunc view of the same version gives the same risk.
+    import mlflow
+
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@{CHAMPION}")
+    example = test[model.feature_names].head(10).astype("float64")
+    np.testing.assert_allclose(
+        pyfunc.predict(example)["risk"].to_numpy(), model.predict_risk(test.head(10))
+    )
+    # The run holds what a person looks at and what the guard needs.
+    run = client(settings).get_run(result.run_id)
+    assert run.data.metrics["test_roc_auc"] == pytest.approx(
+        result.evaluation["overall"]["roc_auc"]
+    )
+    assert "roc_auc_w4" in run.data.metrics
+    assert "baseline_roc_auc_w4" in run.data.metrics
+    artifacts = {a.path for a in client(settings).list_artifacts(result.run_id, "plots")}
+    assert {
+        "plots/roc_pr.png",
+        "plots/calibration.png",
+        "plots/auc_by_week.png",
+        "plots/feature_importance.png",
+        "plots/shap_summary.png",
+    } <= artifacts
+
+
+def test_guard_refuses_a_worse_model_and_accepts_a_better_one(
+    mlflow_settings: Settings, simulated_dataset: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    settings = _lenient(mlflow_settings)
+    frame, _ = simulated_dataset
+    good = _train(settings, frame)
+    assert promote_challenger(settings, actor="tester").promoted
+
+    weak = _train(settings, frame, NOISE_ONLY)
+    decision = promote_challenger(settings, actor="tester")
+    assert decision.status == "refused"
+    assert decision.challenger_auc is not None
+    assert decision.champion_auc is not None
+    assert decision.challenger_auc < decision.champion_auc - settings.promote_auc_tolerance
+    assert f"{decision.challenger_auc:.4f}" in decision.reason
+    assert f"{decision.champion_auc:.4f}" in decision.reason
+    assert alias_version(settings, CHAMPION) == good.model_version
+
+    forced = promote_challenger(settings, actor="ops", force=True)
+    assert forced.status == "forced"
+    assert alias_version(settings, CHAMPION) == weak.model_version
+    tags = client(settings).get_model_version(MODEL_NAME, weak.model_version).tags
+    assert tags["promotion.forced"] == "true"
+    assert tags["promotion.by"] == "ops"
+
+    better = _train(settings, frame)
+    accepted = promote_challenger(settings, actor="tester")
+    assert accepted.status == "promoted", accepted.reason
+    assert alias_version(settings, CHAMPION) == better.model_version
+    assert accepted.previous_champion_version == weak.model_version
+
+    statuses = [d["status"] for d in list_promotions(settings)]
+    assert statuses == ["promoted", "refused", "forced", "promoted"]
+
+
+def test_first_model_must_be_calibrated(
+    mlflow_settings: Settings, simulated_dataset: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    settings = _lenient(mlflow_settings, promote_max_ece=0.0001)
+    frame, _ = simulated_dataset
+    _train(settings, frame)
+    decision = promote_challenger(settings, actor="tester")
+    assert decision.status == "refused"
+    assert "ECE" in decision.reason
+    assert f"{decision.challenger_ece:.4f}" in decision.reason
+    assert alias_version(settings, CHAMPION) is None
+
+
+def test_promote_command_refuses_with_numbers_and_forces(
+    mlflow_settings: Settings, simulated_dataset: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    (mlflow_settings.home / "earlywarn.toml").write_text("promote_max_ece = 0.0001\n")
+    settings = load_settings(mlflow_settings.home)
+    frame, _ = simulated_dataset
+    result = _train(settings, frame)
+    runner = CliRunner()
+    home = ["--home", str(settings.home)]
+    refused = runner.invoke(cli, [*home, "promote"], env={"EARLYWARN_ACTOR": "ada"})
+    assert refused.exit_code == 1
+    assert "refused" in refused.output
+    assert "ECE" in refused.output
+    forced = runner.invoke(
+        cli, [*home, "promote", "--force", "--json"], env={"EARLYWARN_ACTOR": "ada"}
+    )
+    assert forced.exit_code == 0, forced.output
+    decision = json.loads(forced.stdout)
+    assert decision["status"] == "forced"
+    assert decision["actor"] == "ada"
+    assert alias_version(settings, CHAMPION) == result.model_version
+    listed = runner.invoke(cli, [*home, "promote", "--list"])
+    assert "refused" in listed.output
+    assert "forced" in listed.output
+    assert "ada" in listed.output
+
+
+def test_load_model_uri_rejects_a_missing_model(mlflow_settings: Settings) -> None:
+    with pytest.raises(RegistryError, match="cannot load model"):
+        load_model_uri(mlflow_settings, f"models:/{MODEL_NAME}/99")

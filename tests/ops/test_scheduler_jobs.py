@@ -1,0 +1,141 @@
+"""The weekly job end to end: score, digest, send over real SMTP on loopback, record the run.
+
+The same function runs from the scheduler and from ``earlywarn scheduler run --once``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from earlywarn.core.errors import UsageError
+from earlywarn.core.settings import Settings, load_settings
+from earlywarn.ops.jobs import retrain_run, weekly_run
+from earlywarn.state import open_state
+from earlywarn.state.job_runs import recent_job_runs
+
+pytestmark = pytest.mark.slow
+
+WEEK_1 = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
+WEEK_2 = datetime(2026, 10, 12, 7, 0, tzinfo=UTC)
+
+
+def _weekly_settings(
+    champion_home: Path, tmp_path: Path, data: Path, smtp: Any, **extra: Any
+) -> Settings:
+    return load_settings(
+        champion_home,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+        data_dir=data,
+        operator_email="operator@uni.example",
+        **smtp.settings_overrides(),
+        **extra,
+    )
+
+
+def _job_runs(settings: Settings) -> list[Any]:
+    engine = open_state(settings.state_url)
+    try:
+        return recent_job_runs(engine)
+    finally:
+        engine.dispose()
+
+
+def _week_of(received: Any) -> str:
+    return str(received.message["Subject"])
+
+
+def test_weekly_run_scores_sends_each_advisor_a_digest_and_records_the_run(
+    champion_home: Path, tmp_path: Path, small_institution: Path, smtp_server: Any
+) -> None:
+    settings = _weekly_settings(champion_home, tmp_path, small_institution, smtp_server)
+    report = weekly_run(settings, as_of=WEEK_1, sleep=lambda _: None)
+    assert report.status == "ok", report.summary
+    score, digest = report.summary["steps"]["score"], report.summary["steps"]["digest"]
+    assert score["week"] == "2026-10-05"
+    assert score["students"] == sum(score["tiers"].values()) > 0
+    assert digest["digests"] > 0
+    assert digest["failed"] == digest["pending"] == 0
+    recipients = [parseaddr(r.rcpt_tos[0])[1] for r in smtp_server.received]
+    assert len(recipients) == digest["digests"] + 1  # every advisor, then the operator
+    assert recipients[-1] == "operator@uni.example"
+    assert len(set(recipients)) == len(recipients)
+    runs = _job_runs(settings)
+    assert [(r.job, r.status) for r in runs] == [("weekly", "ok")]
+    assert runs[0].summary["steps"]["score"]["students"] == score["students"]
+
+
+def test_messages_left_pending_by_an_outage_go_out_first_next_week(
+    champion_home: Path, tmp_path: Path, small_institution: Path, smtp_server: Any
+) -> None:
+    settings = _weekly_settings(champion_home, tmp_path, small_institution, smtp_server)
+    smtp_server.stop()
+    down = weekly_run(settings, as_of=WEEK_1, sleep=lambda _: None)
+    assert down.status == "ok"  # scored and staged; the mail server is a temporary problem
+    assert down.summary["steps"]["digest"]["pending"] > 0
+    assert smtp_server.received == []
+
+    smtp_server.start()
+    up = weekly_run(settings, as_of=WEEK_2, sleep=lambda _: None)
+    assert up.status == "ok", up.summary
+    earlier = up.summary["steps"]["deliver_earlier"]
+    assert earlier["sent"] == down.summary["steps"]["digest"]["pending"]
+    assert earlier["pending"] == earlier["failed"] == 0
+    subjects = [_week_of(r) for r in smtp_server.received]
+    first_week_2 = next(i for i, s in enumerate(subjects) if "2026-10-12" in s or "Oct 12" in s)
+    assert first_week_2 >= earlier["sent"]
+    assert up.summary["steps"]["digest"]["pending"] == 0
+    assert [r.status for r in _job_runs(settings)] == ["ok", "ok"]
+
+
+def test_a_run_without_a_data_folder_is_recorded_as_failed(mlflow_settings: Settings) -> None:
+    with pytest.raises(UsageError, match="data_dir is not set"):
+        weekly_run(mlflow_settings, as_of=WEEK_1)
+    with pytest.raises(UsageError, match="data_dir is not set"):
+        retrain_run(mlflow_settings)
+    runs = _job_runs(mlflow_settings)
+    assert sorted((r.job, r.status) for r in runs) == [("retrain", "failed"), ("weekly", "failed")]
+    assert all("data_dir is not set" in r.summary["error"] for r in runs)
+
+
+def test_retraining_promotes_only_when_the_guard_passes(
+    champion_home: Path, tmp_path: Path, small_institution: Path
+) -> None:
+    import shutil
+    import warnings
+
+    from earlywarn.model.store import CHALLENGER, CHAMPION, alias_version
+
+    home = tmp_path / "home"
+    shutil.copytree(champion_home / "mlruns", home / "mlruns")
+    # The production calibration limit: a model trained on this small institution misses it.
+    settings = load_settings(home, data_dir=small_institution, promote_max_ece=0.0001)
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Skipping features without any observed values", category=UserWarning
+        )
+        report = retrain_run(settings)
+    assert report.status == "ok", report.summary
+    trained = report.summary["steps"]["train"]["model_version"]
+    assert trained == alias_version(settings, CHALLENGER) == "2"
+    assert report.summary["steps"]["promote"]["status"] == "refused"
+    assert "promote_max_ece" in report.summary["steps"]["promote"]["reason"]
+    assert alias_version(settings, CHAMPION) == "1"
+    assert [(r.job, r.status) for r in _job_runs(settings)] == [("retrain", "ok")]
+
+
+def test_a_weekly_run_on_stale_data_sends_nothing_and_records_the_failure(
+    champion_home: Path, tmp_path: Path, small_institution: Path, smtp_server: Any
+) -> None:
+    """An export that stopped weeks ago would make every student look inactive: refuse it."""
+    settings = _weekly_settings(champion_home, tmp_path, small_institution, smtp_server)
+    months_later = datetime(2027, 1, 4, 7, 0, tzinfo=UTC)
+    with pytest.raises(UsageError, match="days after the last time stamp"):
+        weekly_run(settings, as_of=months_later, sleep=lambda _: None)
+    assert smtp_server.received == []
+    runs = _job_runs(settings)
+    assert [(r.job, r.status) for r in runs] == [("weekly", "failed")]

@@ -1,0 +1,71 @@
+"""`earlywarn train DIR --json` end to end on the small generated institution, in a real store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from earlywarn.cli import cli
+from earlywarn.core.settings import load_settings
+from earlywarn.model.store import CHALLENGER, MODEL_NAME, alias_version, client, load_model_by_alias
+
+
+def test_train_json_registers_a_challenger(
+    small_institution: Path, tmp_path: Path, mlflow_store_template: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / "mlruns").mkdir(parents=True)
+    shutil.copyfile(mlflow_store_template, home / "mlruns" / "mlflow.db")
+    result = CliRunner().invoke(
+        cli, ["--home", str(home), "train", str(small_institution), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # exactly one JSON object, progress went to stderr
+    assert summary["model_name"] == MODEL_NAME
+    assert summary["model_version"] == "1"
+    assert isinstance(summary["run_id"], str)
+    assert isinstance(summary["test_cohort"], str)
+    assert summary["weeks"], "no checkpoint week evaluated"
+    for week in summary["weeks"]:
+        assert {"week", "n", "roc_auc", "pr_auc", "brier", "ece", "baseline_roc_auc"} <= set(week)
+        assert isinstance(week["oracle_roc_auc"], float)  # the truth folder is there
+    assert {"roc_auc", "pr_auc", "brier", "ece"} <= set(summary["overall"])
+    assert summary["weeks"] == sorted(summary["weeks"], key=lambda w: w["week"])
+    assert "age" not in summary["features"]  # sensitive attributes stay out by default
+    assert set(summary["audit_largest_gaps"]) <= {"age_band", "education_level", "country_group"}
+
+    settings = load_settings(home)
+    assert alias_version(settings, CHALLENGER) == "1"
+    run = client(settings).get_run(summary["run_id"])
+    assert run.data.params["as_of"] == summary["as_of"]
+    assert run.data.metrics["test_roc_auc"] == summary["overall"]["roc_auc"]
+    version, model = load_model_by_alias(settings, CHALLENGER)
+    assert version == "1"
+    assert model.feature_names == summary["features"]
+    # The per-week drift reference travels with the registered model, and the run shows the
+    # calibration error by week against its noise floor.
+    assert model.reference_stats_by_week_
+    assert all(w["ece_floor_p95"] > 0 for w in summary["weeks"])
+    # On generated data the calibration error against the true probabilities is reported and
+    # logged; the calibrator learned from held-out and out-of-fold training rows.
+    assert all(isinstance(w["ece_vs_truth"], float) for w in summary["weeks"])
+    assert run.data.metrics["test_ece_vs_truth"] == summary["overall"]["ece_vs_truth"]
+    assert summary["calibration_rows"] > summary["weeks"][0]["n"]
+    logged = {a.path for a in client(settings).list_artifacts(summary["run_id"], "plots")}
+    assert "plots/ece_by_week.png" in logged
+    risk = model.predict_risk(_first_rows(settings, summary["run_id"]))
+    assert np.isfinite(risk).all()
+
+
+def _first_rows(settings, run_id):  # type: ignore[no-untyped-def]
+    import mlflow
+    import pandas as pd
+
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="evaluation/test_cohort.parquet"
+    )
+    return pd.read_parquet(path).head(50)

@@ -1,1 +1,0 @@
-"""What ML engineers run: labels, datasets, fitting, evaluation, drivers and promotion."""
