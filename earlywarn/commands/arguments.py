@@ -59,12 +59,12 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> Any:
     or now when ``text`` is ``None``."""
     import pandas as pd
 
-    from earlywarn.core.time import parse_instant
+    from earlywarn.core.time import as_of
 
     if text is None:
         return pd.Timestamp.now(tz="UTC")
     try:
-        return parse_instant(text)
+        return as_of(text)
     except (ValueError, TypeError, OverflowError) as exc:
         raise UsageError(
             f"{option}: {text!r} is not an ISO 8601 date or instant ({AS_OF_EXAMPLE})"

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from earlywarn.core.time import aware_utc
+
 if TYPE_CHECKING:
     from earlywarn.core.settings import Settings
 
@@ -19,7 +21,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _minutes(stamp: str | None) -> str | None:
     """An ISO time stamp as people read it: '2026-10-05 07:00 UTC' (as given when unparsable)."""
-    from datetime import UTC
 
     if not stamp:
         return None
@@ -27,9 +28,7 @@ def _minutes(stamp: str | None) -> str | None:
         moment = datetime.fromisoformat(stamp)
     except ValueError:
         return stamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return aware_utc(moment).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _local(moment: datetime | None, settings: Settings) -> datetime | None:

@@ -9,7 +9,8 @@ local midnight ``start_date + 7w days``. All instants here are UTC ``pandas.Time
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -70,18 +71,43 @@ def checkpoint_instant(start_date: pd.Timestamp, week: int, tz: str) -> pd.Times
     return pd.Timestamp(local_midnight(day, tz).iloc[0])
 
 
-def parse_instant(text: str) -> pd.Timestamp:
-    """Parse a user's ``--as-of``: ISO 8601; a bare date or a time without offset means UTC."""
-    stamp = pd.Timestamp(text)
+AsOf: TypeAlias = pd.Timestamp
+"""An as-of instant: a timezone-aware ``pandas.Timestamp`` in UTC, made by :func:`as_of`.
+
+Features, training snapshots, scoring and the digest all take this one type; text, ``datetime``
+values and naive stamps become it at the edge (the CLI, settings, the clock, table time stamps).
+"""
+
+
+def as_of(value: str | datetime | pd.Timestamp | np.datetime64) -> AsOf:
+    """The instant ``value`` names, as an :data:`AsOf`: the one place that decides that a value
+    without an offset (ISO 8601 text, a naive ``datetime`` or stamp) means UTC."""
+    stamp = pd.Timestamp(value)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(UTC)
     return stamp.tz_convert("UTC")
 
 
-def utc(value: datetime) -> pd.Timestamp:
-    """A timezone-aware datetime as a UTC ``pandas.Timestamp`` (naive means UTC)."""
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+def as_of_us(value: AsOf) -> int:
+    """An instant as integer UTC microseconds, the unit of the features' arrays."""
+    return int(as_of(value).value // 1000)
+
+
+def aware_utc(value: datetime) -> datetime:
+    """A plain timezone-aware ``datetime`` in UTC (what the state database stores)."""
+    result: datetime = as_of(value).to_pydatetime()
+    return result
+
+
+def now() -> datetime:
+    """The default clock: the current instant, timezone-aware, in UTC. Code that needs the time
+    takes a clock argument defaulting to this, so tests pass a fixed one."""
+    return datetime.now(UTC)
+
+
+def local_day(instant: AsOf, tz: str) -> date:
+    """The calendar day ``instant`` falls on in the time zone ``tz`` (a program's local day)."""
+    return as_of(instant).tz_convert(tz).date()
 
 
 def parse_weekly_time(text: str, *, setting: str = "retrain_schedule") -> tuple[str, int, int]:

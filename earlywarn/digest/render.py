@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import TemplateError
 from earlywarn.core.templating import plural, render
+from earlywarn.core.time import aware_utc
 from earlywarn.digest.selection import AdvisorDigest, StudentLine
-from earlywarn.state.records import as_utc
 
 if TYPE_CHECKING:
     import jinja2
@@ -56,7 +56,7 @@ class RenderedDigest:
 
 def as_of_text(as_of: datetime) -> str:
     """An instant as advisors read it: '2026-10-05 07:00 UTC'."""
-    return as_utc(as_of).strftime("%Y-%m-%d %H:%M UTC")
+    return aware_utc(as_of).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def digest_subject(digest: AdvisorDigest, week: str) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import DeliveryError, SettingsError, UnscoredWeekError
+from earlywarn.core.time import aware_utc
 from earlywarn.digest.render import (
     DigestContext,
     as_of_text,
@@ -41,7 +42,6 @@ from earlywarn.state import (
     OPERATOR_ID,
     OutgoingMessage,
     StoredRun,
-    as_utc,
     open_state,
     outbox_entries,
     previous_scored_week,
@@ -95,7 +95,7 @@ def _data_folder(tables: Tables) -> str:
 
 def _instant_text(as_of: datetime) -> str:
     """An instant as a user would type it for ``--as-of``: a date at midnight UTC, else minutes."""
-    moment = as_utc(as_of)
+    moment = aware_utc(as_of)
     if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
         return moment.strftime("%Y-%m-%d")
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -223,14 +223,13 @@ def _usable_email(value: object) -> str | None:
 def roster_from_tables(tables: Tables, as_of: datetime) -> Roster:
     """Names, advisors and first-term course titles from the institution's loaded tables.
 
-    A course counts when the student's first-term enrollment began before ``as_of`` and was not
-    dropped before it (dates read as UTC days, good enough for a list of course titles).
+    A student's courses are their first-term enrollments current as of ``as_of``, by the one
+    enrolment rule of :mod:`earlywarn.features.population` (features and scoring use it too).
     """
-    import pandas as pd
+    from earlywarn.core.time import as_of as to_as_of
+    from earlywarn.features.population import first_term_enrollments
 
-    stamp = pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None)
     students = tables.students
-    enr = tables.enrollments
     titles = dict(
         zip(
             tables.courses["course_id"].astype(str),
@@ -238,19 +237,13 @@ def roster_from_tables(tables: Tables, as_of: datetime) -> Roster:
             strict=True,
         )
     )
-    first_term = dict(
-        zip(students["student_id"].astype(str), students["first_term_id"].astype(str), strict=True)
-    )
-    enrolled = enr["enrolled_on"] + pd.Timedelta(days=1) <= stamp
-    dropped = enr["dropped_on"].notna() & (enr["dropped_on"] + pd.Timedelta(days=1) <= stamp)
-    current = enr.loc[enrolled & ~dropped, ["student_id", "course_id", "term_id"]].astype(str)
+    current = first_term_enrollments(tables, to_as_of(as_of))
     courses: dict[str, list[str]] = {}
-    for student_id, course_id, term_id in current.itertuples(index=False):
-        if first_term.get(student_id) == term_id:
-            title = titles.get(course_id, course_id)
-            courses.setdefault(student_id, [])
-            if title not in courses[student_id]:
-                courses[student_id].append(title)
+    for student_id, course_id in current[["student_id", "course_id"]].itertuples(index=False):
+        title = titles.get(course_id, course_id)
+        courses.setdefault(student_id, [])
+        if title not in courses[student_id]:
+            courses[student_id].append(title)
 
     ids = students["student_id"].astype(str).tolist()
     advisor_ids = students["advisor_id"].astype(object).tolist()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from earlywarn.core.errors import UsageError
+from earlywarn.core.time import as_of_us
 from earlywarn.features.activity import activity_features
 from earlywarn.features.background import background_features
 from earlywarn.features.banked import banked_features
@@ -18,7 +19,7 @@ from earlywarn.features.course_load import load_features
 from earlywarn.features.design import design_features
 from earlywarn.features.first_deadline import first_deadline_features
 from earlywarn.features.forum import forum_features, support_features
-from earlywarn.features.prepared import Prepared, instant_us, prepare
+from earlywarn.features.prepared import Prepared, prepare
 from earlywarn.features.prior import prior_features
 from earlywarn.features.submissions import submission_features
 from earlywarn.features.timing import timing_features
@@ -166,7 +167,7 @@ def features_as_of(
     first term's local start), then every feature of :data:`FEATURES` in registry order.
     """
     prep = prepare(tables)
-    t = instant_us(as_of)
+    t = as_of_us(as_of)
     return compute(prep, cohorts_in_progress(prep, t), t, pass_score, enrolled_only=True)
 
 
@@ -188,7 +189,7 @@ def first_term_features(
     if prepared is not None and prepared.tables is not tables:
         raise ValueError("prepared was built from other tables; pass prepare(tables)")
     prep = prepared if prepared is not None else prepare(tables)
-    t = instant_us(as_of)
+    t = as_of_us(as_of)
     all_ids = pd.Index(tables.students["student_id"])
     if student_ids is None:
         codes = np.arange(len(all_ids))

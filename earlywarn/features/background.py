@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from earlywarn.features.prepared import NO_DAY
+from earlywarn.features.calendar import NO_DAY
 from earlywarn.features.view import View
 
 

@@ -398,7 +398,7 @@ def render_markdown() -> str:
     lines = [
         "# First-term features",
         "",
-        "Generated from `earlywarn/features/registry.py` (a test keeps this file in step).",
+        "Generated from `earlywarn/features/catalogue.py` (a test keeps this file in step).",
         "Every feature is computed as of an instant t from the rows visible at t",
         '(CONTRACT.md, "as of").',
         "Kinds: numeric, binary (0/1), categorical. Sensitive attributes are left out of the model",

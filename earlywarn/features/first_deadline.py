@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from earlywarn.features.prepared import NEVER
+from earlywarn.features.calendar import NEVER
 from earlywarn.features.view import View, days_between
 
 

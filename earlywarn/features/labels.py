@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from earlywarn.features.prepared import NO_DAY, Zones, day_numbers, instant_us
+from earlywarn.core.time import as_of_us
+from earlywarn.features.calendar import NO_DAY, Zones, day_numbers
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -42,7 +43,7 @@ def anniversary_terms(tables: Tables) -> np.ndarray:
 
 def retention_labels(tables: Tables, as_of: pd.Timestamp) -> pd.Series:
     """1.0 retained, 0.0 not retained, NaN unknown as of ``as_of``; indexed by student_id."""
-    t = instant_us(as_of)
+    t = as_of_us(as_of)
     terms, students = tables.terms, tables.students
     zones = Zones([str(tz) for tz in tables.programs["timezone"].fillna("UTC")])
     term_program = terms["program_id"].cat.codes.to_numpy(np.int64)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from earlywarn.features.calendar import NO_DAY, day_numbers
 from earlywarn.features.catalogue import PRIOR_OPEN_FEATURES
-from earlywarn.features.prepared import NO_DAY, Prepared, day_numbers
+from earlywarn.features.prepared import Prepared
 from earlywarn.features.view import View
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from earlywarn.features.prepared import NEVER, US_PER_DAY, Prepared
+from earlywarn.features.calendar import NEVER, US_PER_DAY
+from earlywarn.features.prepared import Prepared
 
 
 @dataclass

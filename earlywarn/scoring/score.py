@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from earlywarn.core.time import as_of as to_as_of
 from earlywarn.state.records import DriftRow, ScoreRow, ScoringRun, tier_for
 
 if TYPE_CHECKING:
@@ -85,53 +86,25 @@ class ScoringResult:
         ]
 
 
-def _visible(days: pd.Series, tz: pd.Series, as_of: pd.Timestamp) -> pd.Series:
-    """Whether each date (read in its row's time zone) has ended by ``as_of``."""
-    import pandas as pd
-
-    from earlywarn.core.time import end_of_local_day
-
-    seen = pd.Series(False, index=days.index)
-    for zone in tz.dropna().unique():
-        rows = (tz == zone) & days.notna()
-        if rows.any():
-            ends = end_of_local_day(days[rows].reset_index(drop=True), str(zone))
-            seen.loc[rows] = (ends <= as_of).to_numpy()
-    return seen
-
-
 def student_context(tables: Tables, students: pd.Series, as_of: pd.Timestamp) -> pd.DataFrame:
     """Per student: advisor id (or missing) and the titles of the first-term courses they are in
-    as of ``as_of`` (enrolled, not dropped), joined with "; ", indexed by student id."""
+    as of ``as_of`` (:mod:`earlywarn.features.population`), joined with "; ", by student id."""
     import pandas as pd
+
+    from earlywarn.features.population import first_term_enrollments
 
     info = tables.students.set_index("student_id")
     advisor = info["advisor_id"].astype("string")
-    enrollments = tables.enrollments
-    first_term = info["first_term_id"].astype("string")
-    student = enrollments["student_id"].astype("string")
-    in_first = enrollments["term_id"].astype("string").to_numpy() == first_term.reindex(
-        student
-    ).to_numpy(dtype=object)
-    term_tz = (
-        tables.terms.set_index("term_id")["program_id"]
-        .astype("string")
-        .map(tables.programs.set_index("program_id")["timezone"].astype("string"))
-    )
-    tz = enrollments["term_id"].astype("string").map(term_tz)
-    enrolled = _visible(enrollments["enrolled_on"], tz, as_of)
-    dropped = _visible(enrollments["dropped_on"], tz, as_of)
-    current = enrollments[in_first & enrolled.to_numpy() & ~dropped.to_numpy()]
+    current = first_term_enrollments(tables, as_of)
     titles = tables.courses.set_index("course_id")["title"].astype("string")
+    titles.index = titles.index.astype("string")
     course_titles = (
-        current.assign(
-            student=current["student_id"].astype("string"),
-            title=current["course_id"].astype("string").map(titles),
-        )
-        .groupby("student", sort=False)["title"]
+        current.assign(title=current["course_id"].map(titles))
+        .groupby("student_id", sort=False)["title"]
         .agg(lambda t: "; ".join(sorted(str(x) for x in t.dropna())))
     )
     ids = pd.Index(students.astype("string"), name="student_id")
+    advisor.index = advisor.index.astype("string")
     return pd.DataFrame(
         {
             "advisor_id": advisor.reindex(ids).to_numpy(dtype=object),
@@ -200,7 +173,6 @@ def score_institution(
     :class:`~earlywarn.core.errors.EarlyWarnError` subclasses for unreadable data; nothing is stored
     then. ``tables`` are the loaded tables of ``data_dir`` when the caller has them already.
     """
-    import pandas as pd
 
     from earlywarn.contract import load_tables
     from earlywarn.features import features_as_of
@@ -209,8 +181,7 @@ def score_institution(
 
     now = clock or (lambda: datetime.now(UTC))
     started = now()
-    instant = pd.Timestamp(as_of)
-    instant = instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
+    instant = to_as_of(as_of)
     version, model = load_model_by_alias(settings)
     if tables is None:
         tables = load_tables(Path(data_dir))

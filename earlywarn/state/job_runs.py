@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from earlywarn.state.records import as_utc
+from earlywarn.core.time import aware_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, Table
@@ -75,7 +75,7 @@ def start_job_run(engine: Engine, job: str, started_at: datetime) -> str:
             insert(table).values(
                 run_id=run_id,
                 job=job,
-                started_at=as_utc(started_at),
+                started_at=aware_utc(started_at),
                 finished_at=None,
                 status="running",
                 summary="{}",
@@ -101,7 +101,7 @@ def finish_job_run(
             update(table)
             .where(table.c.run_id == run_id)
             .values(
-                finished_at=as_utc(finished_at),
+                finished_at=aware_utc(finished_at),
                 status=status,
                 summary=json.dumps(dict(summary), default=str, sort_keys=True),
             )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-from earlywarn.state.records import as_utc
+from earlywarn.core.time import aware_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, RowMapping
@@ -97,7 +97,7 @@ def stage(engine: Engine, messages: Sequence[OutgoingMessage], now: datetime) ->
     from earlywarn.state import schema
 
     t = schema.outbox
-    now = as_utc(now)
+    now = aware_utc(now)
     result = StageResult()
     with engine.begin() as conn:
         for msg in messages:
@@ -176,7 +176,7 @@ def claim(engine: Engine, key: tuple[str, str], now: datetime, lease: timedelta)
     from earlywarn.state import schema
 
     t = schema.outbox
-    now = as_utc(now)
+    now = aware_utc(now)
     query = (
         update(t)
         .where(
@@ -222,7 +222,7 @@ def _finish(
     from earlywarn.state import schema
 
     t = schema.outbox
-    now = as_utc(now)
+    now = aware_utc(now)
     values: dict[str, object] = {
         "status": status,
         "attempts": t.c.attempts + attempts,

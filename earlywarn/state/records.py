@@ -11,24 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from earlywarn.core.errors import StateError
+from earlywarn.core.time import aware_utc
 
 Tier = Literal["high", "medium", "low"]
 TIERS: tuple[Tier, ...] = ("high", "medium", "low")
 DriftLevel = Literal["ok", "warning"]
-
-
-def as_utc(value: datetime) -> datetime:
-    """A plain ``datetime`` in UTC; a naive value (or a pandas Timestamp) is read as UTC."""
-    to_py = getattr(value, "to_pydatetime", None)
-    if to_py is not None:
-        value = to_py()
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def week_key(as_of: datetime, timezone: str = "UTC") -> str:
@@ -44,7 +35,7 @@ def week_key(as_of: datetime, timezone: str = "UTC") -> str:
     """
     from zoneinfo import ZoneInfo
 
-    day = as_utc(as_of).astimezone(ZoneInfo(timezone)).date()
+    day = aware_utc(as_of).astimezone(ZoneInfo(timezone)).date()
     return (day - timedelta(days=day.weekday())).isoformat()
 
 
@@ -159,10 +150,10 @@ class ScoringRun:
     week_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "as_of", as_utc(self.as_of))
-        object.__setattr__(self, "started_at", as_utc(self.started_at))
+        object.__setattr__(self, "as_of", aware_utc(self.as_of))
+        object.__setattr__(self, "started_at", aware_utc(self.started_at))
         if self.finished_at is not None:
-            object.__setattr__(self, "finished_at", as_utc(self.finished_at))
+            object.__setattr__(self, "finished_at", aware_utc(self.finished_at))
         object.__setattr__(self, "drift", tuple(self.drift))
 
     @property

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import StateError
-from earlywarn.state.records import Reason, ScoreRow, ScoringRun, StoredScore, as_utc
+from earlywarn.core.time import aware_utc
+from earlywarn.state.records import Reason, ScoreRow, ScoringRun, StoredScore
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine, RowMapping
@@ -45,7 +46,7 @@ def save_scores(engine: Engine, run: ScoringRun, rows: Sequence[ScoreRow]) -> No
         )
     tiers = Counter(row.tier for row in rows)
     week = run.week
-    as_of = as_utc(run.as_of)
+    as_of = aware_utc(run.as_of)
     with engine.begin() as conn:
         exists = conn.execute(
             select(schema.scoring_runs.c.run_id).where(schema.scoring_runs.c.run_id == run.run_id)

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from earlywarn.core.errors import UsageError
+from earlywarn.core.time import as_of_us
 from earlywarn.features.assemble import as_categorical, compute_columns
 from earlywarn.features.catalogue import FEATURES
 from earlywarn.features.labels import retention_labels
-from earlywarn.features.prepared import Prepared, instant_us, prepare
+from earlywarn.features.prepared import Prepared, prepare
 from earlywarn.features.view import still_enrolled
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def build_training_dataset(
     """
     if weeks is not None and any(int(w) < 0 for w in weeks):
         raise UsageError(f"checkpoint weeks must be 0 or more, got {list(weeks)}")
-    t_limit = instant_us(as_of)
+    t_limit = as_of_us(as_of)
     labels = retention_labels(tables, as_of)
     known = labels.notna().to_numpy()
     label_values = labels.to_numpy()
