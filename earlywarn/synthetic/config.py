@@ -45,7 +45,8 @@ DRIVER_TARGETS: dict[str, tuple[float, float, float]] = {
     "max_item_weight": (1.0, 0.14, 0.33),
     "course_median_days_active": (4.0, 6.75, 15.0),
 }
-DRIVERS: tuple[str, ...] = tuple(DRIVER_TARGETS)
+#: The drivers the generator simulates (its truth), in the order of DRIVER_TARGETS.
+SIMULATED_DRIVERS: tuple[str, ...] = tuple(DRIVER_TARGETS)
 
 # The outcome model's intercept (the mean retention probability before program effects) and
 # its clipping bounds.

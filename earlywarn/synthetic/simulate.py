@@ -26,7 +26,7 @@ from earlywarn.synthetic.behaviour import (
     simulate_term,
 )
 from earlywarn.synthetic.catalogue import Catalogue, build_catalogue, epoch_day
-from earlywarn.synthetic.config import DRIVERS, GeneratorConfig
+from earlywarn.synthetic.config import SIMULATED_DRIVERS, GeneratorConfig
 from earlywarn.synthetic.outcome import (
     CohortContext,
     coefficients,
@@ -182,7 +182,7 @@ def _simulate(
         sessions_per_day=pop.sessions_per_day,
     )
     outlines = _outlines(cat)
-    drivers = {name: np.full(n, np.nan) for name in DRIVERS}
+    drivers = {name: np.full(n, np.nan) for name in SIMULATED_DRIVERS}
     drivers["completed_open_course"] = open_hist["completed_open_course"]
     drivers["stackable_open_course"] = open_hist["stackable_open_course"]
     p_retained = np.full(n, np.nan)
@@ -398,7 +398,7 @@ def _simulate_program(
             for name, v in values.items():
                 drivers[name][cohort] = v
             probability = retention_probability(
-                {name: drivers[name][cohort] for name in DRIVERS}, baseline[cohort], beta
+                {name: drivers[name][cohort] for name in SIMULATED_DRIVERS}, baseline[cohort], beta
             )
             p_retained[cohort] = probability
             kept = rng.random(cohort.size) < probability
