@@ -23,7 +23,6 @@ from earlywarn.synthetic.config import (
     BASE_RETENTION,
     COUNTRY_POINTS,
     DRIVER_TARGETS,
-    DRIVERS,
     EDUCATION_POINTS,
     LATE_ADMISSION_DAYS,
     LATE_ADMISSION_POINTS,
@@ -33,6 +32,7 @@ from earlywarn.synthetic.config import (
     P_MAX,
     P_MIN,
     PASS_SCORE,
+    SIMULATED_DRIVERS,
 )
 
 
@@ -171,7 +171,7 @@ def linear_predictor(
     """base + program + confounders + the drivers' terms, before clipping."""
     centre = centres()
     lin = BASE_RETENTION + baseline
-    for name in DRIVERS:
+    for name in SIMULATED_DRIVERS:
         x = drivers[name]
         lin = lin + np.where(np.isnan(x), 0.0, beta[name] * (x - centre[name]))
     out: np.ndarray = lin
@@ -189,7 +189,7 @@ def retention_probability(
 def measured_iqr(drivers: dict[str, np.ndarray], known: np.ndarray) -> dict[str, float]:
     """Each driver's 75th minus 25th percentile over the known-label students."""
     out: dict[str, float] = {}
-    for name in DRIVERS:
+    for name in SIMULATED_DRIVERS:
         x = drivers[name][known]
         x = x[~np.isnan(x)]
         out[name] = float(np.subtract(*np.percentile(x, [75, 25]))) if x.size else 0.0
@@ -213,7 +213,7 @@ def true_effects(
     sub = {name: values[known] for name, values in drivers.items()}
     lin = linear_predictor(sub, baseline[known], beta)
     effects: dict[str, dict[str, float]] = {}
-    for name in DRIVERS:
+    for name in SIMULATED_DRIVERS:
         x = sub[name]
         own = np.where(np.isnan(x), 0.0, beta[name] * (x - centre[name]))
         if name in YES_NO_DRIVERS:

@@ -27,9 +27,9 @@ from earlywarn.core.errors import UsageError
 from earlywarn.synthetic.behaviour import TICKET_CATEGORIES
 from earlywarn.synthetic.config import (
     BASE_RETENTION,
-    DRIVERS,
     P_MAX,
     P_MIN,
+    SIMULATED_DRIVERS,
 )
 from earlywarn.synthetic.outcome import true_effects
 from earlywarn.synthetic.population import COUNTRY_GROUPS, EDUCATION_LEVELS
@@ -260,13 +260,13 @@ def truth_frames(sim: Simulation) -> tuple[pd.DataFrame, dict[str, float], dict[
             "label_known": _bools(known),
             "retained": np.where(known, _bools(sim.retained), ""),
             "p_retained": sim.p_retained,
-            **{name: sim.drivers[name] for name in DRIVERS},
+            **{name: sim.drivers[name] for name in SIMULATED_DRIVERS},
             "baseline": sim.baseline,
             **sim.confounders,
         }
     )
     details = true_effects(sim.drivers, sim.baseline, known, sim.coefficients)
-    effects = {name: round(details[name]["effect_points"], 3) for name in DRIVERS}
+    effects = {name: round(details[name]["effect_points"], 3) for name in SIMULATED_DRIVERS}
     lin_clipped = (sim.p_retained[known] <= P_MIN) | (sim.p_retained[known] >= P_MAX)
     model: dict[str, object] = {
         "formula": "p = clip(base + baseline + sum_d coefficient_d * (x_d - centre_d), "
