@@ -97,8 +97,24 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "deliveries": {
             "pending": len(pending),
             "pending_weeks": dict(sorted(Counter(e.week for e in pending).items())),
+            "pending_messages": [
+                {
+                    "recipient_id": e.recipient_id,
+                    "week": e.week,
+                    "attempts": e.attempts,
+                    "last_error": e.last_error,
+                    "last_attempt_at": _iso(e.last_attempt_at),
+                    "next_attempt_at": _iso(e.next_attempt_at),
+                }
+                for e in pending
+            ],
             "failed": [
-                {"recipient_id": e.recipient_id, "week": e.week, "error": e.last_error}
+                {
+                    "recipient_id": e.recipient_id,
+                    "week": e.week,
+                    "attempts": e.attempts,
+                    "error": e.last_error,
+                }
                 for e in failed
             ],
         },
@@ -160,13 +176,26 @@ def _print(status: dict[str, Any]) -> None:
     click.echo(f"deliveries: {deliveries['pending']} pending, {len(deliveries['failed'])} failed")
     for week, count in deliveries["pending_weeks"].items():
         click.echo(f"  pending week {week}: {count}")
+    for message in deliveries["pending_messages"]:
+        if not message["attempts"] and not message["last_error"]:
+            continue  # not tried yet: counted above
+        later = message["next_attempt_at"]
+        click.echo(
+            f"    {message['recipient_id']} week {message['week']}: "
+            f"{message['attempts']} attempts"
+            + (f", next try after {_minutes(later)}" if later else "")
+            + f"; last error: {message['last_error']}"
+        )
     if deliveries["pending_weeks"]:
         click.echo(
             "  (the next scheduled run retries them; to retry now: "
             "earlywarn digest DIR --as-of WEEK --send)"
         )
     for failure in deliveries["failed"]:
-        click.echo(f"  failed {failure['recipient_id']} week {failure['week']}: {failure['error']}")
+        click.echo(
+            f"  failed {failure['recipient_id']} week {failure['week']} "
+            f"({failure['attempts']} attempts): {failure['error']}"
+        )
     scheduler = status["scheduler"]
     pid = scheduler["running_pid"]
     click.echo(f"scheduler: {'running (pid ' + str(pid) + ')' if pid else 'not running'}")

@@ -1,9 +1,14 @@
 """The state database's tables (SQLAlchemy Core) and :func:`create_state_engine`.
 
-Four tables: ``scoring_runs`` (one row per ``earlywarn score`` run), ``drift`` (per run and
-feature), ``scores`` (one row per student and week; rescoring a week replaces its rows) and
-``outbox`` (one rendered message per recipient and week, with its delivery status).
+Tables: ``scoring_runs`` (one row per ``earlywarn score`` run), ``drift`` (per run and
+feature), ``scores`` (one row per student and week; rescoring a week replaces its rows),
+``outbox`` (one rendered message per recipient and week, with its delivery status) and
+``scheduler_lease`` (the one scheduler allowed on this database, see :mod:`earlywarn.state.lease`).
 Instants are stored as naive UTC and read back as aware UTC datetimes.
+
+Schema versions: 1 is the first release; 2 adds the outbox's ``next_attempt_at`` and
+``last_attempt_at`` and the ``scheduler_lease`` table. A version-1 database is upgraded in place
+when it is opened (:func:`_upgrade`): new tables are created and the new, nullable columns added.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
+    update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -129,6 +136,28 @@ outbox = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),  # a sender's lease, so two processes never both send
+    # Added in schema version 2 (nullable, so a version-1 table takes them with ALTER TABLE):
+    Column("next_attempt_at", UTCDateTime),  # deferred until then (None: never deferred)
+    Column("last_attempt_at", UTCDateTime),
+)
+
+scheduler_lease = Table(
+    "scheduler_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),  # host:pid:random, unique per process
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("home", Text, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Columns added to existing tables after version 1, in the order they were added.
+_ADDED_COLUMNS: tuple[tuple[Table, str], ...] = (
+    (outbox, "next_attempt_at"),
+    (outbox, "last_attempt_at"),
 )
 
 
@@ -167,6 +196,7 @@ def create_state_engine(url: str) -> Engine:
     with engine.begin() as conn:
         found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
         if found is None:
+            _upgrade(conn)  # a database created before the version row existed is checked too
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
         elif int(found) > SCHEMA_VERSION:
             from earlywarn.state.records import StateError
@@ -175,4 +205,24 @@ def create_state_engine(url: str) -> Engine:
                 f"{parsed.render_as_string(hide_password=True)}: state schema version {found} is "
                 f"newer than this earlywarn ({SCHEMA_VERSION}); upgrade earlywarn"
             )
+        elif int(found) < SCHEMA_VERSION:
+            _upgrade(conn)
+            conn.execute(
+                update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+            )
     return engine
+
+
+def _upgrade(conn: Connection) -> None:
+    """Add the columns a table created by an earlier version lacks (``create_all`` only creates
+    missing tables). Every added column is nullable, so existing rows need no values."""
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import CreateColumn
+
+    inspector = inspect(conn)
+    for table, name in _ADDED_COLUMNS:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        if name in present:
+            continue
+        column_sql = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column_sql}"))
