@@ -29,6 +29,7 @@ from earlywarn.state import (
     tier_for,
     week_key,
 )
+from tests.fixtures.smtp import SMTPServer
 
 MONDAY = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
 
@@ -191,3 +192,36 @@ def test_importing_the_state_package_does_not_import_sqlalchemy() -> None:
     code = "import sys, earlywarn.state; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_state_database_of_the_first_release_is_upgraded_in_place(
+    tmp_path: Path, smtp_server: SMTPServer
+) -> None:
+    import sqlite3
+
+    from earlywarn.mail.delivery import deliver_pending
+    from earlywarn.mail.senders import SMTPSender
+    from earlywarn.state import outbox_entries
+
+    path = tmp_path / "earlywarn.db"
+    dump = (Path(__file__).parent / "data" / "state_v1.sql").read_text(encoding="utf-8")
+    with sqlite3.connect(path) as conn:
+        conn.executescript(dump)
+    engine = open_state(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        version = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+        ).scalar()
+    assert version == str(schema.SCHEMA_VERSION)
+    # The message the old release left pending is still there, and goes out once.
+    [entry] = outbox_entries(engine)
+    assert (entry.recipient_id, entry.status, entry.next_attempt_at) == ("A1", "pending", None)
+    sender = SMTPSender(host=smtp_server.host, port=smtp_server.port, security="none")
+    result = deliver_pending(engine, sender, clock=lambda: MONDAY, sleep=lambda _: None)
+    assert result.sent == [("A1", "2026-10-05")]
+    assert [r.rcpt_tos for r in smtp_server.received] == [["ana@uni.example"]]
+    engine.dispose()
+    # Opening it again changes nothing.
+    again = open_state(f"sqlite:///{path}")
+    assert [e.status for e in outbox_entries(again)] == ["sent"]
+    again.dispose()
