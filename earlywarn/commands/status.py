@@ -64,7 +64,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     from earlywarn.state import latest_run, open_state, outbox_entries
     from earlywarn.state.job_runs import recent_job_runs
 
-    run, pending, failed, jobs = None, [], [], []
+    run, pending, failed, jobs, running = None, [], [], [], None
     has_state = settings.database_url is not None or (settings.home / "earlywarn.db").is_file()
     if has_state:
         # Only read: status never creates a state database where nothing has run yet.
@@ -76,6 +76,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             jobs = recent_job_runs(engine, limit=5)
         finally:
             engine.dispose()
+        running = lock_holder(settings)
     last_run = None
     drift: list[dict[str, Any]] = []
     if run is not None:
@@ -119,7 +120,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             ],
         },
         "scheduler": {
-            "running_pid": lock_holder(settings.home),
+            "running_pid": running.holder.pid if running is not None else None,
             "timezone": settings.schedule_timezone,
             "next_runs": [
                 {"job": r.job_id, "next_run_time": _iso(_local(r.next_run_time, settings))}

@@ -28,9 +28,9 @@ import re
 import smtplib
 import ssl
 from collections.abc import Callable, Sequence
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from earlywarn.errors import DeliveryError
