@@ -294,7 +294,6 @@ def _digest(
 ) -> dict[str, Any]:
     """Build this week's digests and (when ``send``) deliver everything pending."""
     from earlywarn.digest.run import run_digests
-    from earlywarn.state import outbox_entries
 
     result = run_digests(
         settings,
@@ -307,16 +306,15 @@ def _digest(
         engine=engine,
         since=since,
     )
-    # Counted after the operator summary too, which run_digests stages last.
-    failed = [e for e in outbox_entries(engine, status="failed") if e.week == result.week]
+    # run_digests counts these after the operator summary's own delivery.
     return {
         "week": result.week,
         "digests": len(result.digests),
         "already_sent": len(result.already_sent),
         "unassigned": len(result.unassigned),
         "sent": len(result.delivery.sent),
-        "failed": len(failed),
-        "pending": len(outbox_entries(engine, status="pending")),
+        "failed": len(result.failed),
+        "pending": len(result.pending),
         "operator_summary": result.operator,
     }
 
