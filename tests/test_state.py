@@ -213,6 +213,7 @@ def test_a_state_database_of_the_first_release_is_upgraded_in_place(
             select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
         ).scalar()
     assert version == str(schema.SCHEMA_VERSION)
+    assert _revision(engine) == "0002_delivery_queue_and_lease"  # stamped 0001, then upgraded
     # The message the old release left pending is still there, and goes out once.
     [entry] = outbox_entries(engine)
     assert (entry.recipient_id, entry.status, entry.next_attempt_at) == ("A1", "pending", None)
@@ -225,3 +226,43 @@ def test_a_state_database_of_the_first_release_is_upgraded_in_place(
     again = open_state(f"sqlite:///{path}")
     assert [e.status for e in outbox_entries(again)] == ["sent"]
     again.dispose()
+
+
+def _revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import MetaData
+
+    from earlywarn.state.job_runs import _job_runs_table
+    from earlywarn.state.migrate import alembic_config
+
+    engine = open_state(f"sqlite:///{tmp_path / 'earlywarn.db'}")
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert _revision(engine) == head == "0002_delivery_queue_and_lease"
+    everything = MetaData()
+    for table in [*schema.metadata.tables.values(), _job_runs_table()]:
+        table.to_metadata(everything)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), everything)
+    assert differences == []
+    engine.dispose()
+
+
+def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'earlywarn.db'}"
+    engine = open_state(url)
+    with engine.begin() as conn:
+        conn.execute(text("update alembic_version set version_num = '0099_from_the_future'"))
+    engine.dispose()
+    with pytest.raises(StateError, match="schema revision 0099_from_the_future, which this"):
+        open_state(url)

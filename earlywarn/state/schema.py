@@ -6,9 +6,11 @@ feature), ``scores`` (one row per student and week; rescoring a week replaces it
 ``scheduler_lease`` (the one scheduler allowed on this database, see :mod:`earlywarn.state.lease`).
 Instants are stored as naive UTC and read back as aware UTC datetimes.
 
-Schema versions: 1 is the first release; 2 adds the outbox's ``next_attempt_at`` and
-``last_attempt_at`` and the ``scheduler_lease`` table. A version-1 database is upgraded in place
-when it is opened (:func:`_upgrade`): new tables are created and the new, nullable columns added.
+These definitions are what the code reads and writes; the database itself is built and upgraded
+by the Alembic revisions in ``migrations/versions`` (:mod:`earlywarn.state.migrate`), run every
+time a database is opened. Schema version 1 (revision 0001) is the first release; version 2
+(revision 0002) adds the outbox's ``next_attempt_at`` and ``last_attempt_at`` and the
+``scheduler_lease`` table. A database of the first release is upgraded in place.
 """
 
 from __future__ import annotations
@@ -35,11 +37,12 @@ from sqlalchemy import (
     event,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
+
+from earlywarn.state.migrate import upgrade_to_head
 
 SCHEMA_VERSION = 2
 
@@ -136,7 +139,7 @@ outbox = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),  # a sender's lease, so two processes never both send
-    # Added in schema version 2 (nullable, so a version-1 table takes them with ALTER TABLE):
+    # Added in schema version 2 (migration 0002; nullable, so existing rows need no value):
     Column("next_attempt_at", UTCDateTime),  # deferred until then (None: never deferred)
     Column("last_attempt_at", UTCDateTime),
 )
@@ -154,12 +157,6 @@ scheduler_lease = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
-# Columns added to existing tables after version 1, in the order they were added.
-_ADDED_COLUMNS: tuple[tuple[Table, str], ...] = (
-    (outbox, "next_attempt_at"),
-    (outbox, "last_attempt_at"),
-)
-
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -169,7 +166,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_state_engine(url: str) -> Engine:
-    """An engine on ``url`` with every table created if missing (SQLite folders too).
+    """An engine on ``url`` with its database at the current schema (SQLite folders too).
 
     Raises :class:`~earlywarn.errors.SettingsError` when ``url`` is not a usable SQLAlchemy URL.
     """
@@ -192,37 +189,32 @@ def create_state_engine(url: str) -> Engine:
         ) from exc
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    where = parsed.render_as_string(hide_password=True)
     with engine.begin() as conn:
+        _refuse_newer(conn, where)
+        upgrade_to_head(conn, where)
         found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        # Kept for releases before Alembic, which refuse a database newer than they are.
         if found is None:
-            _upgrade(conn)  # a database created before the version row existed is checked too
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(found) > SCHEMA_VERSION:
-            from earlywarn.state.records import StateError
-
-            raise StateError(
-                f"{parsed.render_as_string(hide_password=True)}: state schema version {found} is "
-                f"newer than this earlywarn ({SCHEMA_VERSION}); upgrade earlywarn"
-            )
         elif int(found) < SCHEMA_VERSION:
-            _upgrade(conn)
             conn.execute(
                 update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
             )
     return engine
 
 
-def _upgrade(conn: Connection) -> None:
-    """Add the columns a table created by an earlier version lacks (``create_all`` only creates
-    missing tables). Every added column is nullable, so existing rows need no values."""
+def _refuse_newer(conn: Connection, where: str) -> None:
+    """A database whose ``earlywarn_meta`` says a newer release wrote it is left alone."""
     from sqlalchemy import inspect
-    from sqlalchemy.schema import CreateColumn
 
-    inspector = inspect(conn)
-    for table, name in _ADDED_COLUMNS:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        if name in present:
-            continue
-        column_sql = CreateColumn(table.c[name]).compile(dialect=conn.dialect)
-        conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column_sql}"))
+    from earlywarn.state.records import StateError
+
+    if not inspect(conn).has_table(meta.name):
+        return
+    found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    if found is not None and int(found) > SCHEMA_VERSION:
+        raise StateError(
+            f"{where}: state schema version {found} is newer than this earlywarn "
+            f"({SCHEMA_VERSION}); upgrade earlywarn"
+        )
