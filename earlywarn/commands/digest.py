@@ -68,7 +68,12 @@ def _as_json(result: Any) -> dict[str, Any]:
         "already_sent": result.already_sent,
         "sent": [list(k) for k in result.delivery.sent],
         "failed": [
-            {"recipient": e.recipient_id, "week": e.week, "error": e.last_error}
+            {
+                "recipient": e.recipient_id,
+                "week": e.week,
+                "attempts": e.attempts,
+                "error": e.last_error,
+            }
             for e in result.failed
         ],
         "pending": [
@@ -77,6 +82,9 @@ def _as_json(result: Any) -> dict[str, Any]:
                 "week": e.week,
                 "attempts": e.attempts,
                 "error": e.last_error,
+                "next_attempt_at": None
+                if e.next_attempt_at is None
+                else e.next_attempt_at.isoformat(timespec="seconds"),
             }
             for e in result.pending
         ],
@@ -113,8 +121,11 @@ def _print(result: Any, outbox: Path, folder: Path) -> None:
             f"  FAILED {entry.recipient_id} (week {entry.week}): {entry.last_error}", err=True
         )
     for entry in result.pending:
+        later = ""
+        if entry.next_attempt_at is not None:
+            later = f", next try after {entry.next_attempt_at:%Y-%m-%d %H:%M} UTC"
         click.echo(
-            f"  pending {entry.recipient_id} (week {entry.week}, {entry.attempts} attempts): "
-            f"{entry.last_error or 'not tried yet'}",
+            f"  pending {entry.recipient_id} (week {entry.week}, {entry.attempts} attempts"
+            f"{later}): {entry.last_error or 'not tried yet'}",
             err=True,
         )

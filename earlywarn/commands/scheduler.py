@@ -17,7 +17,7 @@ def command() -> None:
     """Run the weekly scoring, digest and (optional) retraining schedule.
 
     The schedule comes from the settings (schedule_day, schedule_hour, schedule_minute,
-    schedule_timezone, retrain_schedule). Only one scheduler may run per home folder.
+    schedule_timezone, retrain_schedule). Only one scheduler may run per state database.
 
     \b
     Examples:
@@ -60,8 +60,8 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
         raise click.UsageError("--as-of only goes with --once")
     if once:
         from earlywarn.commands.arguments import parse_as_of
-        from earlywarn.core.lock import scheduler_lock
         from earlywarn.ops.jobs import weekly_run
+        from earlywarn.ops.lock import scheduler_lock
         from earlywarn.ops.scheduler import stop_after_current_step
 
         instant = None if as_of is None else parse_as_of(as_of).to_pydatetime()
@@ -71,7 +71,7 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
             stopped_by.append(signal_name)
             click.echo(f"{signal_name}: stopping after the current step", err=True)
 
-        with scheduler_lock(settings.home), stop_after_current_step(stopping_once):
+        with scheduler_lock(settings), stop_after_current_step(stopping_once):
             click.echo(
                 f"weekly run started (pid {os.getpid()}); SIGTERM or Ctrl-C stops it after "
                 "the current step",

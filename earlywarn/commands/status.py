@@ -58,12 +58,12 @@ def _champion(settings: Settings) -> dict[str, Any] | None:
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     """Everything ``earlywarn status`` shows, as one JSON-able object."""
-    from earlywarn.core.lock import lock_holder
+    from earlywarn.ops.lock import lock_holder
     from earlywarn.ops.scheduler import scheduled_runs
     from earlywarn.state import latest_run, open_state, outbox_entries
     from earlywarn.state.job_runs import recent_job_runs
 
-    run, pending, failed, jobs = None, [], [], []
+    run, pending, failed, jobs, running = None, [], [], [], None
     has_state = settings.database_url is not None or (settings.home / "earlywarn.db").is_file()
     if has_state:
         # Only read: status never creates a state database where nothing has run yet.
@@ -75,6 +75,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             jobs = recent_job_runs(engine, limit=5)
         finally:
             engine.dispose()
+        running = lock_holder(settings)
     last_run = None
     drift: list[dict[str, Any]] = []
     if run is not None:
@@ -96,13 +97,29 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "deliveries": {
             "pending": len(pending),
             "pending_weeks": dict(sorted(Counter(e.week for e in pending).items())),
+            "pending_messages": [
+                {
+                    "recipient_id": e.recipient_id,
+                    "week": e.week,
+                    "attempts": e.attempts,
+                    "last_error": e.last_error,
+                    "last_attempt_at": _iso(e.last_attempt_at),
+                    "next_attempt_at": _iso(e.next_attempt_at),
+                }
+                for e in pending
+            ],
             "failed": [
-                {"recipient_id": e.recipient_id, "week": e.week, "error": e.last_error}
+                {
+                    "recipient_id": e.recipient_id,
+                    "week": e.week,
+                    "attempts": e.attempts,
+                    "error": e.last_error,
+                }
                 for e in failed
             ],
         },
         "scheduler": {
-            "running_pid": lock_holder(settings.home),
+            "running_pid": running.holder.pid if running is not None else None,
             "timezone": settings.schedule_timezone,
             "next_runs": [
                 {"job": r.job_id, "next_run_time": _iso(_local(r.next_run_time, settings))}
@@ -159,13 +176,26 @@ def _print(status: dict[str, Any]) -> None:
     click.echo(f"deliveries: {deliveries['pending']} pending, {len(deliveries['failed'])} failed")
     for week, count in deliveries["pending_weeks"].items():
         click.echo(f"  pending week {week}: {count}")
+    for message in deliveries["pending_messages"]:
+        if not message["attempts"] and not message["last_error"]:
+            continue  # not tried yet: counted above
+        later = message["next_attempt_at"]
+        click.echo(
+            f"    {message['recipient_id']} week {message['week']}: "
+            f"{message['attempts']} attempts"
+            + (f", next try after {_minutes(later)}" if later else "")
+            + f"; last error: {message['last_error']}"
+        )
     if deliveries["pending_weeks"]:
         click.echo(
             "  (the next scheduled run retries them; to retry now: "
             "earlywarn digest DIR --as-of WEEK --send)"
         )
     for failure in deliveries["failed"]:
-        click.echo(f"  failed {failure['recipient_id']} week {failure['week']}: {failure['error']}")
+        click.echo(
+            f"  failed {failure['recipient_id']} week {failure['week']} "
+            f"({failure['attempts']} attempts): {failure['error']}"
+        )
     scheduler = status["scheduler"]
     pid = scheduler["running_pid"]
     click.echo(f"scheduler: {'running (pid ' + str(pid) + ')' if pid else 'not running'}")

@@ -34,6 +34,7 @@ class Parsed:
     values: pa.Array | np.ndarray
     missing: np.ndarray  # bool per row: the value is empty
     bad: np.ndarray  # bool per row: the value is present but does not parse
+    too_large: np.ndarray | None = None  # bool per row: a number, but beyond what fits (in bad)
 
 
 def combine(column: pa.ChunkedArray) -> pa.Array:
@@ -114,11 +115,11 @@ def _parse_text(array: pa.Array, spec: Column) -> Parsed:
         bad = ~ok & ~missing
         good = pc.if_else(pa.array(ok), pc.utf8_trim_whitespace(array), None)
         values = np.asarray(pc.cast(good, pa.float64()).to_numpy(zero_copy_only=False), float)
-        if kind == "int":
-            bad |= ok & (np.abs(values) > _LARGEST_INT)
-        else:
-            bad |= ok & ~np.isfinite(values)
-        return Parsed(values, missing, bad)
+        # 1e400 reads as infinity and a 23-digit integer loses its last digits: both too large.
+        limit = _LARGEST_INT if kind == "int" else np.finfo(np.float64).max
+        with np.errstate(invalid="ignore"):
+            too_large = ok & ~(np.abs(values) <= limit)
+        return Parsed(values, missing, bad | too_large, too_large)
     if kind == "bool":
         lowered = pc.utf8_lower(array)
         is_true = _mask(pc.is_in(lowered, pa.array(["true", "1"])))
@@ -198,12 +199,15 @@ def _parse_typed(array: pa.Array, spec: Column) -> Parsed | str:
             return wrong
         values = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), float)
         bad = no_bad
+        too_large = None
         if kind == "int":
             whole = np.isfinite(values) & (np.floor(values) == values)
+            too_large = ~missing & np.isinf(values) | (whole & (np.abs(values) > _LARGEST_INT))
             bad = ~missing & ~(whole & (np.abs(values) <= _LARGEST_INT))
         elif kind == "float":
             bad = ~missing & ~np.isfinite(values)
-        return Parsed(values, missing, bad)
+            too_large = ~missing & np.isinf(values)
+        return Parsed(values, missing, bad, too_large)
     if kind == "bool":
         if pa.types.is_boolean(t):
             return Parsed(_mask(array), missing, no_bad)

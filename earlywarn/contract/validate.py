@@ -24,7 +24,7 @@ from earlywarn.contract.read import (
     release_freed_memory,
 )
 from earlywarn.contract.report import ProblemLog, ValidationReport
-from earlywarn.contract.schema import TABLES, Column, key_column
+from earlywarn.contract.schema import TABLES, Column, TableSpec, key_column
 from earlywarn.core.errors import Problem
 
 _TYPE_HINTS = {
@@ -34,6 +34,14 @@ _TYPE_HINTS = {
     "date": "not a date: use YYYY-MM-DD (a real calendar day)",
     "timestamp": "not an ISO 8601 timestamp: use e.g. 2024-01-31T14:05:00Z or 2024-01-31 09:05:00",
 }
+
+
+_TOO_LARGE = {
+    "int": "too large: a whole number here must be at most 2^53 (9007199254740992) in size",
+    "float": "too large: beyond the largest number a 64-bit float holds (about 1.8e308)",
+}
+# Characters that separate fields when a spreadsheet saves "CSV" in another locale's way.
+_OTHER_DELIMITERS = {";": "';'", "\t": "a tab"}
 
 
 def validate_folder(folder: Path, *, per_rule: int | None = None) -> ValidationReport:
@@ -83,13 +91,17 @@ def _parse_table(raw: RawTable, log: ProblemLog, warnings: list[str]) -> LoadedT
         if name in seen:
             log.add(Problem(raw.file, "the header names this column twice", column=name))
         seen.add(name)
+    missing = [c.name for c in spec.columns if not c.optional and c.name not in seen]
+    hint = _delimiter_hint(names, spec) if missing else None
+    if hint is not None:  # one line instead of every column reported missing and unknown
+        log.add(Problem(raw.file, hint, row=1))
+        return None
     unknown = [name for name in dict.fromkeys(names) if name not in spec.names]
     if unknown:
         warnings.append(
             f"{raw.file}: column{'s' if len(unknown) > 1 else ''} "
             f"{', '.join(unknown)} not in the data contract; ignored"
         )
-    missing = [c.name for c in spec.columns if not c.optional and c.name not in seen]
     for name in missing:
         log.add(
             Problem(
@@ -114,11 +126,31 @@ def _parse_table(raw: RawTable, log: ProblemLog, warnings: list[str]) -> LoadedT
             log.add(Problem(raw.file, parsed, column=column.name))
             continue
         table.columns[column.name] = parsed
-        log.rows(raw, column.name, _TYPE_HINTS.get(column.type, "bad value"), parsed.bad)
+        not_parsed = parsed.bad
+        if parsed.too_large is not None and parsed.too_large.any():
+            log.rows(raw, column.name, _TOO_LARGE[column.type], parsed.too_large)
+            not_parsed = parsed.bad & ~parsed.too_large
+        log.rows(raw, column.name, _TYPE_HINTS.get(column.type, "bad value"), not_parsed)
         if not (column.optional or column.empty_ok):
             rule = "empty: a value is required"
             log.rows(raw, column.name, rule, parsed.missing, lambda rows: [""] * len(rows))
     return table
+
+
+def _delimiter_hint(names: list[str], spec: TableSpec) -> str | None:
+    """When the header only makes sense split on ';' or a tab, say the delimiter looks wrong
+    (instead of one 'required column is missing' per column)."""
+    header = ",".join(names)
+    for delimiter, shown in _OTHER_DELIMITERS.items():
+        if delimiter not in header:
+            continue
+        split = {part.strip().strip('"') for part in header.split(delimiter)}
+        if split & set(spec.names):
+            return (
+                f"the header splits on {shown}, not on commas: the delimiter looks wrong; "
+                "save the file as comma-separated CSV (UTF-8)"
+            )
+    return None
 
 
 def _check_columns(table: LoadedTable, log: ProblemLog) -> None:

@@ -112,6 +112,21 @@ class Settings(BaseSettings):
         default=None, description="Value of the List-Unsubscribe header, when set."
     )
 
+    # Delivery: how long a message may wait in the outbox (defaults after Postfix's
+    # maximal_queue_lifetime, minimal_backoff_time and maximal_backoff_time)
+    delivery_max_attempts: int = Field(
+        default=10, ge=1, description="Tries after which a message is marked failed."
+    )
+    delivery_queue_lifetime_days: float = Field(
+        default=5.0, gt=0, description="Days a message may stay pending before it is failed."
+    )
+    delivery_min_backoff_seconds: int = Field(
+        default=300, ge=1, description="Wait before retrying a deferred message (doubles)."
+    )
+    delivery_max_backoff_seconds: int = Field(
+        default=4000, ge=1, description="Longest wait between tries of a deferred message."
+    )
+
     # Scheduler
     schedule_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
         default="mon", description="Day of the weekly scoring and digest run."
@@ -122,6 +137,12 @@ class Settings(BaseSettings):
     retrain_schedule: str | None = Field(
         default=None,
         description="Retraining schedule, 'DAY HH:MM' in schedule_timezone; off when unset.",
+    )
+
+    scheduler_lease_seconds: int = Field(
+        default=60,
+        ge=10,
+        description="How long a killed scheduler's lock on the state database outlives it.",
     )
 
     @model_validator(mode="before")

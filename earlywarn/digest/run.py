@@ -3,8 +3,10 @@
 :func:`run_digests` is what ``earlywarn digest`` and the scheduler call. With ``send=False`` it
 writes every message as an ``.eml`` file under ``Settings.outbox_dir/<week>/`` and touches no
 delivery state. With ``send=True`` it commits each advisor's digest to the outbox (one
-transaction, before any send), delivers everything pending (earlier weeks first), then builds the
-operator summary, which goes to ``Settings.operator_email`` or, when that is unset, to the folder.
+transaction, before any send), delivers everything pending (the message waiting longest first),
+then builds the operator summary from the outcome, which goes to ``Settings.operator_email`` or,
+when that is unset, to the folder. The summary never lists itself; what the run reports as
+pending and failed afterwards includes the summary's own delivery.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from earlywarn.state import (
     scores_for_week,
     week_key,
 )
-from earlywarn.state.outbox import OutboxEntry, sent_recipients, stage
+from earlywarn.state.outbox import OutboxEntry, delivery_queue, sent_recipients, stage
 
 if TYPE_CHECKING:
     import jinja2
@@ -208,12 +210,22 @@ def _operator_context(
     }
 
 
-def _deliveries(engine: Engine, week: str, result: DigestResult) -> None:
-    """Fill in what is pending (any week) and what failed (this week, or in this run)."""
+def _deliveries(
+    engine: Engine, week: str, result: DigestResult, *, since: datetime, with_summary: bool
+) -> None:
+    """Fill in what is pending (any week) and what failed (this week, or since ``since``: given up
+    in this run), with this week's operator summary only when ``with_summary``."""
     failed_now = {key for key, _ in result.delivery.failed}
-    result.pending = outbox_entries(engine, status="pending")
+    summary_key = (OPERATOR_ID, week)
+
+    def shown(entry: OutboxEntry) -> bool:
+        return with_summary or entry.key != summary_key
+
+    result.pending = [e for e in outbox_entries(engine, status="pending") if shown(e)]
     result.failed = [
-        e for e in outbox_entries(engine, status="failed") if e.week == week or e.key in failed_now
+        e
+        for e in outbox_entries(engine, status="failed")
+        if shown(e) and (e.week == week or e.key in failed_now or e.updated_at >= since)
     ]
 
 
@@ -228,16 +240,20 @@ def run_digests(
     sender: Sender | None = None,
     policy: RetryPolicy | None = None,
     engine: Engine | None = None,
+    since: datetime | None = None,
 ) -> DigestResult:
     """Build the digests of the week of ``as_of`` and write them (dry run) or send them.
 
     Raises :class:`~earlywarn.core.errors.UnscoredWeekError` when that week has not been
     scored, and :class:`~earlywarn.core.errors.DeliveryError` when the mail server refuses our
     settings (login, TLS, sender address); either way nothing already committed to the outbox
-    is lost.
+    is lost. Messages given up at or after ``since`` (default: when this call starts) are listed
+    as failed whatever their week, so the operator hears of them once.
     """
     from earlywarn.core.templating import template_environment
 
+    since = since or clock()
+    policy = policy or RetryPolicy.from_settings(settings)
     engine = engine or open_state(settings.state_url)
     week = week_key(as_of, settings.schedule_timezone)
     run = _scored_run(engine, tables, as_of, week)
@@ -284,7 +300,7 @@ def run_digests(
     if not send:
         for message in messages:
             folder.send(message)
-        _deliveries(engine, week, result)
+        _deliveries(engine, week, result, since=since, with_summary=False)
     else:
         staged = stage(engine, messages, now)
         result.kept_failed = staged.kept_failed
@@ -297,15 +313,11 @@ def run_digests(
             len(result.already_sent),
         )
         sender = sender or SMTPSender.from_settings(settings)
-        # Everything pending goes out, earlier weeks first, except this week's operator summary:
-        # it is rebuilt below with the outcome of these deliveries.
-        waiting = [
-            e
-            for e in outbox_entries(engine, status="pending")
-            if not (e.recipient_id == OPERATOR_ID and e.week == week)
-        ]
+        # Everything pending goes out, the longest waiting first, except this week's operator
+        # summary: it is rebuilt below with the outcome of these deliveries.
+        waiting = [e for e in delivery_queue(engine) if e.key != (OPERATOR_ID, week)]
         result.delivery = deliver(engine, sender, waiting, clock=clock, sleep=sleep, policy=policy)
-        _deliveries(engine, week, result)
+        _deliveries(engine, week, result, since=since, with_summary=False)
 
     summary = render_operator_summary(
         env, _operator_context(settings, run=run, week=week, selection=selection, result=result)
@@ -338,17 +350,25 @@ def run_digests(
         result.operator = f"written to {folder.path_for(summary_message)}"
     elif OPERATOR_ID in sent_recipients(engine, week):
         result.operator = "already sent for this week"
+    elif result.delivery.unreachable is not None:
+        # The server could not be reached a moment ago: keep the summary for the next run.
+        stage(engine, [summary_message], clock())
+        result.operator = "pending (the mail server could not be reached)"
+        _deliveries(engine, week, result, since=since, with_summary=True)
     else:
         stage(engine, [summary_message], clock())
-        entries = outbox_entries(engine, week=week, status="pending")
-        mine = [e for e in entries if e.recipient_id == OPERATOR_ID]
+        mine = [e for e in delivery_queue(engine, week=week) if e.recipient_id == OPERATOR_ID]
         operator_sender = sender or SMTPSender.from_settings(settings)
         done = deliver(engine, operator_sender, mine, clock=clock, sleep=sleep, policy=policy)
         result.delivery.sent.extend(done.sent)
         result.delivery.failed.extend(done.failed)
         result.delivery.still_pending.extend(done.still_pending)
+        result.delivery.deferred.extend(done.deferred)
+        result.delivery.not_tried.extend(done.not_tried)
         result.operator = (
             "sent" if done.sent else "failed" if done.failed else "pending" if mine else "not sent"
         )
+        # What the run reports now includes the summary's own delivery.
+        _deliveries(engine, week, result, since=since, with_summary=True)
     result.files = list(folder.written)
     return result

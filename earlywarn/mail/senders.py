@@ -1,8 +1,10 @@
 """The one small interface every message leaves through, and its two implementations.
 
 :class:`SMTPSender` hands messages to a mail server; :class:`FolderSender` writes them as ``.eml``
-files (``--dry-run``, and an operator summary with nowhere to go). Senders raise what the
-transport raised; :mod:`earlywarn.mail.delivery` decides whether that is worth a retry.
+files (``--dry-run``, and an operator summary with nowhere to go). :class:`SMTPSender` raises
+:class:`SendError`, which says how far the message got (the session never opened, the envelope,
+or the content was handed over) with what the transport raised; :mod:`earlywarn.mail.delivery`
+decides from both whether the server is down, the message may be retried, or its fate is unknown.
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Security = Literal["none", "starttls", "ssl"]
+Stage = Literal["connect", "envelope", "content"]
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class SendError(Exception):
+    """A send that failed at ``stage``: ``connect`` (no session: connection, greeting, TLS,
+    login), ``envelope`` (MAIL, RCPT, DATA before the content went out) or ``content`` (the
+    message was handed over and the server's answer did not arrive or was a refusal)."""
+
+    def __init__(self, stage: Stage, cause: BaseException) -> None:
+        super().__init__(f"{stage}: {cause!r}")
+        self.stage: Stage = stage
+        self.cause = cause
 
 
 class Sender(Protocol):
@@ -131,10 +146,32 @@ class SMTPSender:
         return conn
 
     def send(self, message: OutgoingMessage) -> None:
+        """One SMTP transaction, step by step, so a failure says whether the content went out."""
         if self._conn is None:
-            self._conn = self._connect()
+            try:
+                self._conn = self._connect()
+            except (smtplib.SMTPException, OSError) as exc:
+                raise SendError("connect", exc) from exc
+        conn = self._conn
+        stage: Stage = "envelope"
         try:
-            self._conn.sendmail(message.from_addr, [message.to_addr], message.data)
+            code, answer = conn.mail(message.from_addr)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, answer, message.from_addr)
+            code, answer = conn.rcpt(message.to_addr)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({message.to_addr: (code, answer)})
+            code, answer = conn.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, answer)
+            stage = "content"
+            conn.send(_wire_content(message.data))
+            code, answer = conn.getreply()
+            if code != 250:
+                raise smtplib.SMTPDataError(code, answer)
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            raise SendError(stage, exc) from exc
         except BaseException:
             self.close()
             raise
@@ -143,6 +180,14 @@ class SMTPSender:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             _close_quietly(conn)
+
+
+def _wire_content(data: bytes) -> bytes:
+    """The message as sent after DATA: leading dots doubled, ended by a lone dot (RFC 5321)."""
+    body = _LEADING_DOT.sub(b"..", data)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
 
 
 def _close_quietly(conn: smtplib.SMTP) -> None:

@@ -149,7 +149,7 @@ def _delivery_summary(result: Any) -> dict[str, int]:
     return {
         "sent": len(result.sent),
         "failed": len(result.failed),
-        "pending": len(result.still_pending) + len(result.not_tried),
+        "pending": len(result.still_pending) + len(result.deferred) + len(result.not_tried),
     }
 
 
@@ -189,7 +189,7 @@ def weekly_run(
     ``send=False`` builds and stores the digests but delivers nothing (a dry run). ``sender``
     defaults to SMTP as configured by the ``smtp_*`` settings.
     """
-    from earlywarn.state import open_state
+    from earlywarn.state import open_state, week_key
 
     folder = data_dir or settings.data_dir
     engine = open_state(settings.state_url)
@@ -200,6 +200,7 @@ def weekly_run(
     with _recorded(run):
         folder = _require_data_dir(folder, "the weekly run scores")
         plan = ["deliver_earlier", "score", "digest"] if send else ["score", "digest"]
+        week = week_key(instant, settings.schedule_timezone)
         tables: Tables | None = None
         for position, step in enumerate(plan):
             if stop_requested():
@@ -207,7 +208,9 @@ def weekly_run(
                 return run.finish("stopped")
             if step == "deliver_earlier":
                 try:
-                    steps[step] = _deliver_earlier(settings, engine, sender, clock, sleep)
+                    steps[step] = _deliver_earlier(
+                        settings, engine, sender, clock, sleep, before_week=week
+                    )
                 except DeliveryError as exc:  # bad SMTP settings: still score and stage
                     steps[step] = {"error": str(exc)}
             elif step == "score":
@@ -218,7 +221,15 @@ def weekly_run(
             else:
                 assert tables is not None
                 steps[step] = _digest(
-                    settings, tables, instant, clock, engine, send=send, sender=sender, sleep=sleep
+                    settings,
+                    tables,
+                    instant,
+                    clock,
+                    engine,
+                    send=send,
+                    sender=sender,
+                    sleep=sleep,
+                    since=run.started_at,
                 )
         return run.finish("ok")
 
@@ -235,13 +246,24 @@ def _deliver_earlier(
     sender: Sender | None,
     clock: Clock,
     sleep: Callable[[float], None],
+    *,
+    before_week: str,
 ) -> dict[str, int]:
-    """Send what earlier weeks left pending, before this week's work can fail."""
-    from earlywarn.mail.delivery import deliver_pending
+    """Send what earlier weeks left pending, before this week's work can fail. This week's
+    messages wait for the digest step, which rebuilds them (the operator summary above all)."""
+    from earlywarn.mail.delivery import RetryPolicy, deliver_pending
     from earlywarn.mail.senders import SMTPSender
 
     chosen = sender if sender is not None else SMTPSender.from_settings(settings)
-    return _delivery_summary(deliver_pending(engine, chosen, clock=clock, sleep=sleep))
+    result = deliver_pending(
+        engine,
+        chosen,
+        clock=clock,
+        sleep=sleep,
+        policy=RetryPolicy.from_settings(settings),
+        before_week=before_week,
+    )
+    return _delivery_summary(result)
 
 
 def _score(
@@ -268,24 +290,31 @@ def _digest(
     send: bool,
     sender: Sender | None,
     sleep: Callable[[float], None],
+    since: datetime,
 ) -> dict[str, Any]:
     """Build this week's digests and (when ``send``) deliver everything pending."""
     from earlywarn.digest.run import run_digests
-    from earlywarn.state import outbox_entries
 
     result = run_digests(
-        settings, tables, as_of, send=send, clock=clock, sleep=sleep, sender=sender, engine=engine
+        settings,
+        tables,
+        as_of,
+        send=send,
+        clock=clock,
+        sleep=sleep,
+        sender=sender,
+        engine=engine,
+        since=since,
     )
-    # Counted after the operator summary too, which run_digests stages last.
-    failed = [e for e in outbox_entries(engine, status="failed") if e.week == result.week]
+    # run_digests counts these after the operator summary's own delivery.
     return {
         "week": result.week,
         "digests": len(result.digests),
         "already_sent": len(result.already_sent),
         "unassigned": len(result.unassigned),
         "sent": len(result.delivery.sent),
-        "failed": len(failed),
-        "pending": len(outbox_entries(engine, status="pending")),
+        "failed": len(result.failed),
+        "pending": len(result.pending),
         "operator_summary": result.operator,
     }
 

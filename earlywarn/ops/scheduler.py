@@ -12,9 +12,10 @@ down become ONE catch-up run as soon as it is back. Re-adding a job with ``repla
 would recompute its next run from now and silently drop the missed week, so a missed run time
 already in the store is carried over when the jobs are (re)installed.
 
-Only one scheduler may run per home (:mod:`earlywarn.core.lock`); SIGTERM and SIGINT stop it
-cleanly:
-the running job is asked to stop between its steps and waited for, then the lock is released.
+Only one scheduler may run per state database (:mod:`earlywarn.ops.lock`: a lease row there, kept
+alive by a heartbeat); SIGTERM and SIGINT stop it cleanly: the running job is asked to stop
+between its steps and waited for, then the lock is released. A scheduler that loses its lease
+(it stalled past it and another took over) stops the same way.
 """
 
 from __future__ import annotations
@@ -220,19 +221,24 @@ def run_scheduler(
 
     ``on_started`` receives the jobs and their next run times once the scheduler runs;
     ``on_stopping`` the name of the signal that stops it. Raises
-    :class:`~earlywarn.core.errors.SchedulerError` when another scheduler runs on this home.
+    :class:`~earlywarn.core.errors.SchedulerError` when another scheduler runs on this state
+    database.
     """
     from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-    from earlywarn.core.lock import scheduler_lock
+    from earlywarn.ops import jobs
+    from earlywarn.ops.lock import scheduler_lock
 
-    lock = scheduler_lock(settings.home)
+    lock = scheduler_lock(settings)
     lock.acquire()
     try:
         scheduler = build_scheduler(settings, blocking=True)
         stopper: list[threading.Thread] = []
 
         def stopping(signal_name: str) -> None:
+            if stopper:
+                return
+            jobs.request_stop()
             if on_stopping is not None:
                 on_stopping(signal_name)
             # shutdown(wait=True) waits for the running job; it runs off the signal handler so
@@ -242,6 +248,11 @@ def run_scheduler(
             )
             stopper.append(thread)
             thread.start()
+
+        def lease_lost() -> None:
+            stopping("lock on the state database lost")
+
+        lock.on_lost = lease_lost
 
         def started(event: Any) -> None:
             if on_started is not None:

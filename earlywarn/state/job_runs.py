@@ -2,8 +2,8 @@
 
 One row per run of a job (by the scheduler or by hand): the job's name, when it started and
 finished, its status (``running``, ``ok``, ``failed``, ``stopped``) and a JSON summary of what it
-did. The table lives in the state database next to the scoring tables but has its own metadata, so
-it is created on first use without touching the rest of the schema.
+did. The table lives in the state database next to the scoring tables but has its own metadata;
+the baseline migration creates it, and it is created on first use should it be missing.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The outbox: every digest is stored here, rendered, before anyone tries to send it.
 
 One row per (recipient, week): an advisor's id, or :data:`OPERATOR_ID` for the operator summary.
-Status moves ``pending -> sent`` or ``pending -> failed`` (a permanent refusal); a temporary
-failure leaves it ``pending`` with one more attempt and the server's answer. A ``sent`` row is
+Status moves ``pending -> sent`` or ``pending -> failed`` (a permanent refusal, or a message that
+ran out of attempts or time); a temporary failure leaves it ``pending``, deferred until
+``next_attempt_at``, with its attempts counted and the server's last answer. A ``sent`` row is
 never rebuilt and never sent again. Senders take a short lease on a row before sending it, so two
 processes (the scheduler and a hand-run ``earlywarn digest --send``) never send the same row.
 """
@@ -53,6 +54,12 @@ class OutboxEntry(OutgoingMessage):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        """Whether a deferred message's back-off is over (a never-deferred one always is)."""
+        return self.next_attempt_at is None or self.next_attempt_at <= now
 
 
 @dataclass
@@ -82,6 +89,8 @@ def _entry(row: RowMapping) -> OutboxEntry:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         sent_at=row["sent_at"],
+        next_attempt_at=row["next_attempt_at"],
+        last_attempt_at=row["last_attempt_at"],
     )
 
 
@@ -90,7 +99,8 @@ def stage(engine: Engine, messages: Sequence[OutgoingMessage], now: datetime) ->
 
     New keys become ``pending``. A ``pending`` row gets the fresh content. A ``sent`` row is left
     alone. A ``failed`` row stays failed unless the recipient's address changed (the operator fixed
-    it), in which case it becomes ``pending`` again with a clean attempt count.
+    it), in which case it becomes ``pending`` again with a clean attempt count. A deferred
+    message keeps its attempts and back-off when its content is refreshed.
     """
     from sqlalchemy import and_, insert, select, update
 
@@ -130,7 +140,13 @@ def stage(engine: Engine, messages: Sequence[OutgoingMessage], now: datetime) ->
             elif current.status == "failed" and current.to_addr == msg.to_addr:
                 result.kept_failed.append(msg.recipient_id)
             else:
-                reset = {"status": "pending", "attempts": 0, "last_error": None}
+                reset = {
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": None,
+                    "next_attempt_at": None,
+                    "last_attempt_at": None,
+                }
                 values = content if current.status == "pending" else {**content, **reset}
                 conn.execute(update(t).where(where).values(**values))
                 result.refreshed.append(msg.recipient_id)
@@ -153,6 +169,38 @@ def outbox_entries(
         query = query.where(t.c.week == week)
     if status is not None:
         query = query.where(t.c.status == status)
+    with engine.connect() as conn:
+        return [_entry(row) for row in conn.execute(query).mappings()]
+
+
+def delivery_queue(
+    engine: Engine, *, week: str | None = None, before_week: str | None = None
+) -> list[OutboxEntry]:
+    """Pending rows in the order a run tries them: the one waiting longest first.
+
+    A row waits from the end of its back-off (``next_attempt_at``), or from when it was staged
+    if it was never deferred; ties go to the earlier week, advisors before the operator. So a
+    message deferred last run does not go first again, and cannot hold up the others.
+    """
+    from sqlalchemy import case, func, select
+
+    from earlywarn.state import schema
+
+    t = schema.outbox
+    query = (
+        select(t)
+        .where(t.c.status == "pending")
+        .order_by(
+            func.coalesce(t.c.next_attempt_at, t.c.created_at),
+            t.c.week,
+            case((t.c.kind == "operator", 1), else_=0),
+            t.c.recipient_id,
+        )
+    )
+    if week is not None:
+        query = query.where(t.c.week == week)
+    if before_week is not None:
+        query = query.where(t.c.week < before_week)
     with engine.connect() as conn:
         return [_entry(row) for row in conn.execute(query).mappings()]
 
@@ -216,6 +264,8 @@ def _finish(
     status: Status,
     attempts: int,
     error: str | None,
+    next_attempt_at: datetime | None = None,
+    attempted: bool = True,
 ) -> None:
     from sqlalchemy import update
 
@@ -228,7 +278,10 @@ def _finish(
         "attempts": t.c.attempts + attempts,
         "updated_at": now,
         "claimed_until": None,
+        "next_attempt_at": None if next_attempt_at is None else aware_utc(next_attempt_at),
     }
+    if attempted:
+        values["last_attempt_at"] = now
     if status == "sent":
         values["sent_at"] = now
     if error is not None:
@@ -245,14 +298,36 @@ def mark_sent(engine: Engine, key: tuple[str, str], now: datetime, *, attempts: 
 
 
 def mark_pending(
-    engine: Engine, key: tuple[str, str], now: datetime, *, attempts: int, error: str
+    engine: Engine,
+    key: tuple[str, str],
+    now: datetime,
+    *,
+    attempts: int,
+    error: str,
+    next_attempt_at: datetime | None = None,
 ) -> None:
-    """Temporary failures only: release the lease, count the attempts, keep the server's answer."""
-    _finish(engine, key, now, status="pending", attempts=attempts, error=error)
+    """Temporary failures only: release the lease, count the attempts, keep the server's answer,
+    and defer the message until ``next_attempt_at`` (``None``: the next run may try it)."""
+    _finish(
+        engine,
+        key,
+        now,
+        status="pending",
+        attempts=attempts,
+        error=error,
+        next_attempt_at=next_attempt_at,
+    )
 
 
 def mark_failed(
-    engine: Engine, key: tuple[str, str], now: datetime, *, attempts: int, error: str
+    engine: Engine,
+    key: tuple[str, str],
+    now: datetime,
+    *,
+    attempts: int,
+    error: str,
+    attempted: bool = True,
 ) -> None:
-    """A permanent refusal: record the server's answer; the message is not tried again."""
-    _finish(engine, key, now, status="failed", attempts=attempts, error=error)
+    """A permanent refusal, or a message out of attempts or time (``attempted=False`` when it
+    expired without a new try): record why; it is not tried again."""
+    _finish(engine, key, now, status="failed", attempts=attempts, error=error, attempted=attempted)

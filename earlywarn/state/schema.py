@@ -1,9 +1,16 @@
 """The state database's tables (SQLAlchemy Core) and :func:`create_state_engine`.
 
-Four tables: ``scoring_runs`` (one row per ``earlywarn score`` run), ``drift`` (per run and
-feature), ``scores`` (one row per student and week; rescoring a week replaces its rows) and
-``outbox`` (one rendered message per recipient and week, with its delivery status).
+Tables: ``scoring_runs`` (one row per ``earlywarn score`` run), ``drift`` (per run and
+feature), ``scores`` (one row per student and week; rescoring a week replaces its rows),
+``outbox`` (one rendered message per recipient and week, with its delivery status) and
+``scheduler_lease`` (the one scheduler allowed on this database, see :mod:`earlywarn.state.lease`).
 Instants are stored as naive UTC and read back as aware UTC datetimes.
+
+These definitions are what the code reads and writes; the database itself is built and upgraded
+by the Alembic revisions in ``migrations/versions`` (:mod:`earlywarn.state.migrate`), run every
+time a database is opened. Schema version 1 (revision 0001) is the first release; version 2
+(revision 0002) adds the outbox's ``next_attempt_at`` and ``last_attempt_at`` and the
+``scheduler_lease`` table. A database of the first release is upgraded in place.
 """
 
 from __future__ import annotations
@@ -30,13 +37,15 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
 
 from earlywarn.core.time import aware_utc
+from earlywarn.state.migrate import upgrade_to_head
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -129,6 +138,22 @@ outbox = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("claimed_until", UTCDateTime),  # a sender's lease, so two processes never both send
+    # Added in schema version 2 (migration 0002; nullable, so existing rows need no value):
+    Column("next_attempt_at", UTCDateTime),  # deferred until then (None: never deferred)
+    Column("last_attempt_at", UTCDateTime),
+)
+
+scheduler_lease = Table(
+    "scheduler_lease",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),  # host:pid:random, unique per process
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("home", Text, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 
@@ -140,7 +165,7 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def create_state_engine(url: str) -> Engine:
-    """An engine on ``url`` with every table created if missing (SQLite folders too).
+    """An engine on ``url`` with its database at the current schema (SQLite folders too).
 
     Raises :class:`~earlywarn.core.errors.SettingsError` when ``url`` is not a usable SQLAlchemy
     URL.
@@ -164,16 +189,32 @@ def create_state_engine(url: str) -> Engine:
         ) from exc
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    where = parsed.render_as_string(hide_password=True)
     with engine.begin() as conn:
+        _refuse_newer(conn, where)
+        upgrade_to_head(conn, where)
         found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+        # Kept for releases before Alembic, which refuse a database newer than they are.
         if found is None:
             conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(found) > SCHEMA_VERSION:
-            from earlywarn.core.errors import StateError
-
-            raise StateError(
-                f"{parsed.render_as_string(hide_password=True)}: state schema version {found} is "
-                f"newer than this earlywarn ({SCHEMA_VERSION}); upgrade earlywarn"
+        elif int(found) < SCHEMA_VERSION:
+            conn.execute(
+                update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
             )
     return engine
+
+
+def _refuse_newer(conn: Connection, where: str) -> None:
+    """A database whose ``earlywarn_meta`` says a newer release wrote it is left alone."""
+    from sqlalchemy import inspect
+
+    from earlywarn.core.errors import StateError
+
+    if not inspect(conn).has_table(meta.name):
+        return
+    found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    if found is not None and int(found) > SCHEMA_VERSION:
+        raise StateError(
+            f"{where}: state schema version {found} is newer than this earlywarn "
+            f"({SCHEMA_VERSION}); upgrade earlywarn"
+        )

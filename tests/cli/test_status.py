@@ -32,7 +32,12 @@ def test_status_of_a_new_home_says_there_is_nothing_yet(tmp_path: Path) -> None:
     shown = json.loads(_status(tmp_path, state_url, "--json"))
     assert shown["champion"] is None
     assert shown["last_scoring_run"] is None
-    assert shown["deliveries"] == {"pending": 0, "pending_weeks": {}, "failed": []}
+    assert shown["deliveries"] == {
+        "pending": 0,
+        "pending_weeks": {},
+        "pending_messages": [],
+        "failed": [],
+    }
     assert shown["scheduler"] == {"running_pid": None, "timezone": "UTC", "next_runs": []}
     text = _status(tmp_path, state_url)
     assert "champion model: none (run earlywarn train DIR, then earlywarn promote)" in text

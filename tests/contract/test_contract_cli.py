@@ -132,3 +132,16 @@ def test_help_shows_an_example() -> None:
     result = CliRunner().invoke(cli, ["validate", "--help"])
     assert result.exit_code == 0
     assert "  earlywarn validate data/institution\n" in result.output
+
+
+def test_a_header_split_on_semicolons_or_tabs_says_the_delimiter_looks_wrong(
+    tmp_path: Path,
+) -> None:
+    folder = write_institution(tmp_path / "data", minimal_institution())
+    for delimiter, shown in ((b";", "';'"), (b"\t", "a tab")):
+        comma_separated = (folder / "terms.csv").read_bytes().replace(b";", b",")
+        (folder / "terms.csv").write_bytes(comma_separated.replace(b",", delimiter))
+        assert one_line_failure(folder) == (
+            f"terms.csv, line 1: the header splits on {shown}, not on commas: the delimiter "
+            "looks wrong; save the file as comma-separated CSV (UTF-8)"
+        )

@@ -98,15 +98,23 @@ CELL_CASES = [
         2,
         "terms_per_year",
         "99999999999999999999",
-        "not a whole number",
+        "too large: a whole number here must be at most 2^53",
     ),
     (
-        set_cell("activity", 0, "minutes", "1e999"),
+        set_cell("courses", 1, "weeks", "12345678901234567890123"),  # 23 digits
+        "courses.csv",
+        3,
+        "weeks",
+        "12345678901234567890123",
+        "too large: a whole number here must be at most 2^53",
+    ),
+    (
+        set_cell("activity", 0, "minutes", "1e400"),
         "activity.csv",
         2,
         "minutes",
-        "1e999",
-        "not a number",
+        "1e400",
+        "too large: beyond the largest number a 64-bit float holds",
     ),
     # required values
     (
@@ -729,3 +737,10 @@ def test_extension_columns_load_typed_and_may_be_absent(tmp_path: Path) -> None:
     assert plain.students["prior_attempts"].isna().all()
     assert plain.students["first_term_credits"].isna().all()
     assert plain.submissions["is_banked"].isna().all()
+
+
+def test_an_overflowing_number_is_too_large_not_not_a_number(tmp_path: Path) -> None:
+    problems = problems_after(tmp_path, set_cell("activity", 0, "minutes", "-1e400"))
+    assert [p.rule for p in problems if p.column == "minutes"] == [
+        "too large: beyond the largest number a 64-bit float holds (about 1.8e308)"
+    ]

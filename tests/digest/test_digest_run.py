@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 from earlywarn.cli import cli
 from earlywarn.contract import Tables, load_tables
-from earlywarn.core.errors import DeliveryError
+from earlywarn.core.errors import DeliveryError, StateError
 from earlywarn.core.settings import Settings, load_settings
 from earlywarn.digest.run import DigestResult, run_digests
 from earlywarn.mail.delivery import RetryPolicy
@@ -26,7 +27,6 @@ from earlywarn.state import (
     OutgoingMessage,
     ScoreRow,
     ScoringRun,
-    StateError,
     open_state,
     outbox_entries,
     save_scores,
@@ -127,7 +127,8 @@ def send(
     settings: Settings, tables: Tables, server: SMTPServer, as_of: datetime = AS_OF, **kw: Any
 ) -> DigestResult:
     sender = SMTPSender.from_settings(settings, ssl_context=server.client_context())
-    return run_digests(settings, tables, as_of, send=True, clock=clock, sender=sender, **kw)
+    kw.setdefault("clock", clock)
+    return run_digests(settings, tables, as_of, send=True, sender=sender, **kw)
 
 
 def inbox(server: SMTPServer) -> dict[str, list[EmailMessage]]:
@@ -256,14 +257,19 @@ def test_a_server_down_gets_the_digests_on_the_next_run_exactly_once(
     sleeps = Sleeps()
     down = send(settings, tables, smtp_server, sleep=sleeps)
     assert down.delivery.sent == []
-    assert {e.recipient_id for e in down.pending} == {"A1", "A2"}
-    assert down.operator == "pending"
-    assert sleeps  # backed off, without sleeping
+    assert {e.recipient_id for e in down.pending} == {"A1", "A2", "__operator__"}
+    assert down.operator == "pending (the mail server could not be reached)"
+    assert sleeps == []  # an outage is not waited out within the run
 
     smtp_server.start()
     up = send(settings, tables, smtp_server, sleep=sleeps)
     send(settings, tables, smtp_server, sleep=sleeps)
     assert sorted(k[0] for k in up.delivery.sent) == ["A1", "A2", "__operator__"]
+    assert (up.pending, up.failed) == ([], [])
+    [ops] = inbox(smtp_server)["ops@uni.example"]
+    summary = ops.get_content()
+    assert "nothing pending or failed" in summary
+    assert "__operator__" not in summary
     assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
         "ana.advisor@uni.example",
         "ops@uni.example",
@@ -282,10 +288,14 @@ def test_a_temporary_refusal_is_delivered_on_the_next_run(
     pending = {e.recipient_id: e for e in first.pending}
     assert pending["A2"].last_error == "451 4.7.1 greylisted, come back later"
     [ops] = inbox(smtp_server)["ops@uni.example"]
-    assert "PENDING  A2  week 2023-10-09  2 attempts" in ops.get_content()
+    assert (
+        "PENDING  A2  week 2023-10-09  2 attempts  next try after 2023-10-09 07:15 UTC  "
+        "last error: 451 4.7.1 greylisted, come back later"
+    ) in ops.get_content()
 
     del smtp_server.handler.rcpt_replies["ravi@uni.example"]
-    second = send(settings, tables, smtp_server, sleep=Sleeps(), policy=policy)
+    later = AS_OF + timedelta(hours=1)  # after the back-off (600 s after two tries)
+    second = send(settings, tables, smtp_server, sleep=Sleeps(), policy=policy, clock=lambda: later)
     assert second.delivery.sent == [("A2", WEEK)]
     assert len(inbox(smtp_server)["ravi@uni.example"]) == 1
     assert len(inbox(smtp_server)["ana.advisor@uni.example"]) == 1
@@ -305,7 +315,7 @@ def test_a_permanent_refusal_is_reported_with_the_server_answer(
     [failed] = outbox_entries(open_state(settings.state_url), status="failed")
     assert (failed.recipient_id, failed.last_error, failed.attempts) == ("A2", answer, 1)
     [ops] = inbox(smtp_server)["ops@uni.example"]
-    assert f"FAILED   A2  week 2023-10-09  server answer: {answer}" in ops.get_content()
+    assert f"FAILED   A2  week 2023-10-09  1 attempt  reason: {answer}" in ops.get_content()
     again = send(settings, tables, smtp_server, sleep=Sleeps())
     assert again.delivery.sent == []
     assert len(smtp_server.received) == 2  # Ana's digest and the operator summary, once each
@@ -425,3 +435,90 @@ def test_a_run_killed_after_building_loses_nothing(
     send(settings, tables, smtp_server)
     assert sorted(k[0] for k in result.delivery.sent) == ["A1", "A2", "__operator__"]
     assert len(smtp_server.received) == 3
+
+
+def _smtp_env(server: SMTPServer) -> dict[str, str]:
+    return {
+        "EARLYWARN_SMTP_HOST": server.host,
+        "EARLYWARN_SMTP_PORT": str(server.port),
+        "EARLYWARN_SMTP_SECURITY": "none",
+        "EARLYWARN_MAIL_FROM": "earlywarn@uni.example",
+        "EARLYWARN_OPERATOR_EMAIL": "ops@uni.example",
+    }
+
+
+def test_after_an_outage_the_run_that_delivers_everything_exits_0(
+    home: Path, institution: Path, smtp_server: SMTPServer
+) -> None:
+    runner = CliRunner()
+    args = ["--home", str(home), "digest", str(institution), "--as-of", "2023-10-10", "--send"]
+    smtp_server.stop()
+    down = runner.invoke(cli, args, env=_smtp_env(smtp_server))
+    assert down.exit_code == 1, down.output
+    assert "pending A1 (week 2023-10-09, 0 attempts): cannot reach the server" in down.output
+
+    smtp_server.start()
+    up = runner.invoke(cli, [*args, "--json"], env=_smtp_env(smtp_server))
+    assert up.exit_code == 0, up.output
+    shown = json.loads(up.output)
+    assert sorted(r for r, _ in shown["sent"]) == ["A1", "A2", "__operator__"]
+    assert (shown["pending"], shown["failed"]) == ([], [])
+    [ops] = inbox(smtp_server)["ops@uni.example"]
+    assert "PENDING" not in ops.get_content()
+    assert "__operator__" not in ops.get_content()
+
+
+def test_a_message_cut_off_after_storing_holds_up_no_one_and_status_shows_it(
+    home: Path, institution: Path, smtp_server: SMTPServer
+) -> None:
+    runner = CliRunner()
+    args = ["--home", str(home), "digest", str(institution), "--as-of", "2023-10-10", "--send"]
+    smtp_server.handler.store_then_cut = {"ana.advisor@uni.example"}
+    for _ in range(2):
+        run = runner.invoke(cli, args, env=_smtp_env(smtp_server))
+        assert run.exit_code == 1, run.output  # A1's digest is not known to be delivered
+        assert "Traceback" not in run.output
+        # In the first run already, everyone else got their message, once.
+        assert len(inbox(smtp_server)["ravi@uni.example"]) == 1
+        assert len(inbox(smtp_server)["ops@uni.example"]) == 1
+    assert 1 <= len(inbox(smtp_server)["ana.advisor@uni.example"]) <= 2
+
+    status = runner.invoke(cli, ["--home", str(home), "status", "--json"])
+    assert status.exit_code == 0, status.output
+    deliveries = json.loads(status.output)["deliveries"]
+    [message] = deliveries["pending_messages"]
+    assert (message["recipient_id"], message["week"], message["attempts"]) == ("A1", WEEK, 1)
+    assert message["last_error"].startswith("outcome unknown: the connection ended after")
+    assert message["next_attempt_at"] is not None
+
+
+def test_a_refused_login_is_one_line_naming_the_settings_exit_1(
+    home: Path,
+    institution: Path,
+    make_smtp_server: Callable[..., SMTPServer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from earlywarn.cli import main
+
+    server = make_smtp_server(security="none", auth=True)
+    env = {
+        **_smtp_env(server),
+        "EARLYWARN_SMTP_USER": "earlywarn",
+        "EARLYWARN_SMTP_PASSWORD": "not-the-password-42",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    args = ["--home", str(home), "digest", str(institution), "--as-of", "2023-10-10", "--send"]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    out, err = capsys.readouterr()
+    assert exited.value.code == 1
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    assert "login refused: 535" in errors[0]
+    assert "check smtp_user (EARLYWARN_SMTP_USER)" in errors[0]
+    assert "EARLYWARN_SMTP_PASSWORD" in errors[0]
+    assert "not-the-password-42" not in out + err
+    assert server.received == []

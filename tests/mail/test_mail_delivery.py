@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+import socket
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
@@ -14,7 +16,7 @@ from sqlalchemy import Engine
 from earlywarn.core.errors import DeliveryError
 from earlywarn.mail.delivery import classify, deliver_pending
 from earlywarn.mail.message import build_message, message_bytes
-from earlywarn.mail.senders import FolderSender, SMTPSender, eml_name
+from earlywarn.mail.senders import FolderSender, SendError, SMTPSender, eml_name
 from earlywarn.state import OutgoingMessage, open_state, outbox_entries
 from earlywarn.state.outbox import stage
 from tests.fixtures.smtp import SMTP_PASSWORD, SMTP_USER, SMTPServer
@@ -124,9 +126,17 @@ def test_temporary_refusal_is_retried_with_backoff_then_left_pending(
     )
     assert smtp_server.received == []
 
-    # The next run gets it through, exactly once.
-    result = deliver_pending(engine, smtp_sender(smtp_server), clock=Clock(), sleep=sleeps)
-    deliver_pending(engine, smtp_sender(smtp_server), clock=Clock(), sleep=sleeps)
+    # Deferred: 3 tries so far, so 300 s doubled twice before the next one.
+    assert entry.next_attempt_at == NOW + timedelta(seconds=1200)
+
+    # A run inside the back-off leaves it alone; the first run after it gets it through, once.
+    clock = Clock()
+    early = deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
+    assert early.sent == []
+    assert early.deferred == [(("a1", WEEK), NOW + timedelta(seconds=1200))]
+    clock.now = NOW + timedelta(minutes=21)
+    result = deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
+    deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
     assert result.sent == [("a1", WEEK)]
     assert [r.rcpt_tos for r in smtp_server.received] == [["ana@uni.example"]]
     assert statuses(engine) == {"a1": ("sent", 4)}
@@ -143,15 +153,108 @@ def test_a_421_is_retried_within_the_run(engine: Engine, smtp_server: SMTPServer
     assert len(smtp_server.received) == 1
 
 
-def test_a_connection_dropped_mid_message_is_retried(
+def test_a_connection_dropped_after_the_content_is_not_retried_in_the_same_run(
     engine: Engine, smtp_server: SMTPServer
 ) -> None:
     stage(engine, [outgoing("a1", "ana@uni.example")], NOW)
     smtp_server.handler.drop_next_data = 1
-    result = deliver_pending(engine, smtp_sender(smtp_server), clock=Clock(), sleep=Sleeps())
+    sleeps = Sleeps()
+    clock = Clock()
+    result = deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
+    assert result.sent == []
+    assert sleeps == []  # the server may have the message: no second copy at once
+    [entry] = outbox_entries(engine)
+    assert (entry.status, entry.attempts) == ("pending", 1)
+    assert entry.last_error is not None
+    assert entry.last_error.startswith("outcome unknown")
+    assert entry.next_attempt_at == NOW + timedelta(seconds=300)
+    clock.now = NOW + timedelta(minutes=6)
+    result = deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
     assert result.sent == [("a1", WEEK)]
     assert statuses(engine) == {"a1": ("sent", 2)}
     assert len(smtp_server.received) == 1
+
+
+def test_a_message_cut_off_after_storing_does_not_hold_up_the_others(
+    engine: Engine, smtp_server: SMTPServer
+) -> None:
+    advisors = {f"a{i}": f"advisor{i}@uni.example" for i in range(1, 7)}
+    stage(engine, [outgoing(rid, to) for rid, to in advisors.items()], NOW)
+    smtp_server.handler.store_then_cut = {"advisor1@uni.example"}
+    clock = Clock()
+    sleeps = Sleeps()
+
+    def copies() -> dict[str, int]:
+        counted = dict.fromkeys(advisors.values(), 0)
+        for received in smtp_server.received:
+            counted[received.rcpt_tos[0]] += 1
+        return counted
+
+    first = deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
+    assert sorted(first.sent) == [(f"a{i}", WEEK) for i in range(2, 7)]
+    assert copies() == dict.fromkeys(advisors.values(), 1)
+    # Two more runs, one inside the back-off and one after it: one more copy at most.
+    deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
+    clock.now = NOW + timedelta(minutes=6)
+    deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=sleeps)
+    assert copies()["advisor1@uni.example"] == 2
+    assert all(n == 1 for to, n in copies().items() if to != "advisor1@uni.example")
+    assert sleeps == []
+    [entry] = outbox_entries(engine, status="pending")
+    assert (entry.recipient_id, entry.attempts) == ("a1", 2)
+    assert entry.next_attempt_at == clock.now + timedelta(seconds=600)
+
+
+def test_pending_messages_are_tried_longest_waiting_first(engine: Engine) -> None:
+    from earlywarn.state.outbox import claim, delivery_queue, mark_pending
+
+    stage(engine, [outgoing("a1", "ana@uni.example"), outgoing("a2", "ravi@uni.example")], NOW)
+    assert claim(engine, ("a1", WEEK), NOW, timedelta(minutes=5))
+    mark_pending(
+        engine, ("a1", WEEK), NOW, attempts=1, error="451", next_attempt_at=NOW + timedelta(1)
+    )
+    stage(engine, [outgoing("a0", "zoe@uni.example")], NOW + timedelta(hours=1))
+    # a1 was deferred (it waits from the end of its back-off): the others go first.
+    assert [e.recipient_id for e in delivery_queue(engine)] == ["a2", "a0", "a1"]
+
+
+def test_a_message_is_given_up_after_its_attempts_and_the_reason_kept(
+    engine: Engine, smtp_server: SMTPServer
+) -> None:
+    from earlywarn.mail.delivery import RetryPolicy
+
+    stage(engine, [outgoing("a1", "ana@uni.example")], NOW)
+    smtp_server.handler.rcpt_replies["ana@uni.example"] = "452 4.2.2 mailbox full"
+    policy = RetryPolicy(attempts=1, max_attempts=2)
+    clock = Clock()
+    first = deliver_pending(
+        engine, smtp_sender(smtp_server), clock=clock, sleep=Sleeps(), policy=policy
+    )
+    assert first.failed == []
+    clock.now = NOW + timedelta(hours=1)
+    second = deliver_pending(
+        engine, smtp_sender(smtp_server), clock=clock, sleep=Sleeps(), policy=policy
+    )
+    [(key, reason)] = second.failed
+    assert key == ("a1", WEEK)
+    assert reason == (
+        "gave up after 2 attempts (delivery_max_attempts); last error: 452 4.2.2 mailbox full"
+    )
+    [entry] = outbox_entries(engine, status="failed")
+    assert (entry.attempts, entry.last_error) == (2, reason)
+
+
+def test_a_message_past_the_queue_lifetime_is_failed_without_a_try(
+    engine: Engine, smtp_server: SMTPServer
+) -> None:
+    stage(engine, [outgoing("a1", "ana@uni.example")], NOW)
+    clock = Clock()
+    clock.now = NOW + timedelta(days=6)
+    result = deliver_pending(engine, smtp_sender(smtp_server), clock=clock, sleep=Sleeps())
+    [(_, reason)] = result.failed
+    assert reason.startswith("gave up after 6.0 days in the queue (delivery_queue_lifetime_days 5)")
+    assert smtp_server.received == []
+    assert statuses(engine) == {"a1": ("failed", 0)}
 
 
 def test_a_stopped_server_gets_everything_on_the_next_run_exactly_once(
@@ -168,11 +271,13 @@ def test_a_stopped_server_gets_everything_on_the_next_run_exactly_once(
     assert result.sent == []
     [(key, error)] = result.still_pending
     assert key == ("a1", WEEK)
-    assert "ConnectionRefusedError" in error
-    # One outage is waited out once, not once per message.
+    assert error.startswith("cannot reach the server: ConnectionRefusedError")
+    # An outage stops the run at once, and counts against no message.
     assert result.not_tried == [("a2", WEEK)]
-    assert sleeps == [2.0, 8.0]
-    assert statuses(engine) == {"a1": ("pending", 3), "a2": ("pending", 0)}
+    assert result.unreachable == error
+    assert sleeps == []
+    assert statuses(engine) == {"a1": ("pending", 0), "a2": ("pending", 0)}
+    assert all(e.next_attempt_at is None for e in outbox_entries(engine))
 
     smtp_server.start()
     result = deliver_pending(engine, smtp_sender(smtp_server), clock=Clock(), sleep=sleeps)
@@ -255,6 +360,8 @@ def test_a_wrong_password_stops_delivery_and_loses_nothing(
     with pytest.raises(DeliveryError, match="login refused: 535") as info:
         deliver_pending(engine, sender, clock=Clock(), sleep=Sleeps())
     assert "wrong" not in str(info.value)
+    assert "check smtp_user (EARLYWARN_SMTP_USER)" in str(info.value)
+    assert "EARLYWARN_SMTP_PASSWORD" in str(info.value)
     assert "2 messages stay pending" in str(info.value)
     assert statuses(engine) == {"a1": ("pending", 1), "a2": ("pending", 0)}
     result = deliver_pending(engine, smtp_sender(server), clock=Clock(), sleep=Sleeps())
@@ -297,8 +404,27 @@ def test_classification_of_server_answers() -> None:
     assert classify(smtplib.SMTPSenderRefused(553, b"not yours", "a@b.c")).kind == "configuration"
     assert classify(smtplib.SMTPSenderRefused(451, b"later", "a@b.c")).kind == "temporary"
     assert classify(ConnectionRefusedError(111, "Connection refused")).server_unreachable
-    assert classify(TimeoutError("timed out")).kind == "temporary"
     assert classify(smtplib.SMTPServerDisconnected("gone")).kind == "temporary"
+    # Where the send got to decides: no session, before the content, after the content.
+    for before_session in (
+        socket.gaierror(-2, "Name or service not known"),
+        ssl.SSLError(1, "handshake failure"),
+        TimeoutError("timed out"),
+        smtplib.SMTPServerDisconnected("gone"),
+        smtplib.SMTPConnectError(421, b"too busy"),
+    ):
+        assert classify(SendError("connect", before_session)).kind == "unreachable"
+    assert classify(SendError("connect", smtplib.SMTPConnectError(554, b"no"))).kind == (
+        "configuration"
+    )
+    dropped = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    assert classify(SendError("envelope", dropped)).kind == "temporary"
+    assert classify(SendError("envelope", TimeoutError("timed out"))).kind == "temporary"
+    assert classify(SendError("content", dropped)).kind == "unknown"
+    assert classify(SendError("content", TimeoutError("timed out"))).kind == "unknown"
+    assert classify(SendError("content", smtplib.SMTPDataError(451, b"later"))).kind == (
+        "temporary"
+    )
 
 
 def test_folder_sender_writes_one_file_per_recipient_and_week(tmp_path: Path) -> None:

@@ -22,15 +22,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from earlywarn.core.errors import SettingsError
-from earlywarn.core.lock import lock_holder, lock_path, scheduler_lock
+from earlywarn.core.errors import SchedulerError, SettingsError
 from earlywarn.core.settings import Settings, load_settings
+from earlywarn.core.time import parse_weekly_time
 from earlywarn.ops import jobs
+from earlywarn.ops.lock import lock_holder, scheduler_lock
 from earlywarn.ops.scheduler import (
     RETRAIN_JOB_ID,
     WEEKLY_JOB_ID,
     build_scheduler,
-    parse_weekly_time,
     retrain_trigger,
     scheduled_runs,
     weekly_trigger,
@@ -208,11 +208,11 @@ def _env(home: Path) -> dict[str, str]:
 class _Scheduler:
     """A real ``earlywarn scheduler run`` process, with its output read line by line."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, **env: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "earlywarn", "scheduler", "run"],
             cwd=home,
-            env=_env(home),
+            env={**_env(home), **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -255,7 +255,9 @@ def test_a_second_scheduler_on_the_same_home_refuses(tmp_path: Path) -> None:
     running = _Scheduler(tmp_path)
     try:
         running.wait_started()
-        assert lock_holder(tmp_path) == running.proc.pid
+        holder = lock_holder(_settings(tmp_path))
+        assert holder is not None
+        assert holder.holder.pid == running.proc.pid
         second = subprocess.run(
             [sys.executable, "-m", "earlywarn", "scheduler", "run"],
             cwd=tmp_path,
@@ -272,6 +274,85 @@ def test_a_second_scheduler_on_the_same_home_refuses(tmp_path: Path) -> None:
     assert code == 0
 
 
+def test_two_schedulers_with_different_homes_on_one_database_refuse(tmp_path: Path) -> None:
+    shared = {"EARLYWARN_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
+    first_home, second_home = tmp_path / "first", tmp_path / "second"
+    first_home.mkdir()
+    second_home.mkdir()
+    running = _Scheduler(first_home, **shared)
+    try:
+        running.wait_started()
+        second = subprocess.run(
+            [sys.executable, "-m", "earlywarn", "scheduler", "run"],
+            cwd=second_home,
+            env={**_env(second_home), **shared},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1
+        [line] = second.stderr.strip().splitlines()
+        assert line.startswith(
+            f"error: another scheduler (pid {running.proc.pid}) is already running on this "
+            "state database"
+        )
+        assert f"home {first_home}" in line
+        assert "EARLYWARN_DATABASE_URL" in line
+    finally:
+        code, _, _ = running.stop()
+    assert code == 0
+
+
+def test_a_lock_left_by_a_scheduler_elsewhere_is_taken_over_after_its_lease(
+    tmp_path: Path,
+) -> None:
+    from earlywarn.state.lease import Holder, acquire
+
+    engine = open_state(f"sqlite:///{tmp_path / 'state.db'}")
+    start = datetime(2026, 10, 5, 7, tzinfo=UTC)
+    lease = timedelta(seconds=60)
+    # A scheduler on another machine took the lock and was killed: no more heartbeats.
+    gone = Holder("db-host-2:4242:abc", "db-host-2", 4242, "/srv/earlywarn-b")
+    assert acquire(engine, "scheduler", gone, start, lease) is None
+    mine = Holder.this_process(str(tmp_path))
+    held = acquire(engine, "scheduler", mine, start + timedelta(seconds=59), lease)
+    assert held is not None
+    assert (held.holder.host, held.holder.pid) == ("db-host-2", 4242)
+    assert acquire(engine, "scheduler", mine, start + timedelta(seconds=61), lease) is None
+    # Now it is ours, and the old holder cannot take it back while we renew it.
+    assert acquire(engine, "scheduler", gone, start + timedelta(seconds=90), lease) is not None
+    engine.dispose()
+
+
+def test_a_killed_schedulers_lock_on_this_host_is_taken_over_at_once(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from earlywarn.ops.lock import scheduler_lock\n"
+            "from earlywarn.core.settings import load_settings\n"
+            "scheduler_lock(load_settings(sys.argv[1])).acquire()\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(120)\n",
+            str(tmp_path),
+        ],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(SchedulerError, match=f"another scheduler \\(pid {holder.pid}\\)"):
+        scheduler_lock(settings).acquire()
+    holder.kill()
+    holder.wait(timeout=30)
+    holder.stdout.close()
+    with scheduler_lock(settings) as lock:  # its lease has not run out, but its process is gone
+        assert lock.held
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_scheduler_cleanly_and_releases_the_lock(
     tmp_path: Path, signum: int
@@ -283,9 +364,8 @@ def test_a_signal_stops_the_scheduler_cleanly_and_releases_the_lock(
     assert "scheduler stopped" in output
     assert f"{signal.Signals(signum).name}: stopping" in errors
     assert "Traceback" not in errors
-    assert lock_holder(tmp_path) is None
-    assert lock_path(tmp_path).read_text(encoding="utf-8") == ""
-    with scheduler_lock(tmp_path) as lock:  # free again: a new scheduler could start
+    assert lock_holder(_settings(tmp_path)) is None
+    with scheduler_lock(_settings(tmp_path)) as lock:  # free again: a new scheduler could start
         assert lock.held
     # The job it scheduled is in the store for `earlywarn status`.
     assert [r.job_id for r in scheduled_runs(_settings(tmp_path))] == [WEEKLY_JOB_ID]
@@ -329,7 +409,7 @@ def test_a_signal_stops_a_once_run_after_its_current_step(
     report = json.loads(output)
     assert report["status"] == "stopped"
     assert report["summary"]["stopped_before"][-1] == "digest"
-    assert lock_holder(home) is None
+    assert lock_holder(_settings(home, database_url=f"sqlite:///{tmp_path / 'state.db'}")) is None
     engine = open_state(f"sqlite:///{tmp_path / 'state.db'}")
     try:
         assert [r.status for r in recent_job_runs(engine)] == ["stopped"]

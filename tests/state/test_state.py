@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
+from earlywarn.core.errors import StateError
 from earlywarn.state import (
     DriftRow,
     Reason,
     ScoreRow,
     ScoringRun,
-    StateError,
     latest_run,
     open_state,
     previous_scored_week,
@@ -29,6 +29,8 @@ from earlywarn.state import (
     tier_for,
     week_key,
 )
+from tests.fixtures.smtp import SMTPServer
+from tests.paths import TEST_DATA
 
 MONDAY = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
 
@@ -191,3 +193,77 @@ def test_importing_the_state_package_does_not_import_sqlalchemy() -> None:
     code = "import sys, earlywarn.state; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_state_database_of_the_first_release_is_upgraded_in_place(
+    tmp_path: Path, smtp_server: SMTPServer
+) -> None:
+    import sqlite3
+
+    from earlywarn.mail.delivery import deliver_pending
+    from earlywarn.mail.senders import SMTPSender
+    from earlywarn.state import outbox_entries
+
+    path = tmp_path / "earlywarn.db"
+    dump = (TEST_DATA / "state_v1.sql").read_text(encoding="utf-8")
+    with sqlite3.connect(path) as conn:
+        conn.executescript(dump)
+    engine = open_state(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        version = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+        ).scalar()
+    assert version == str(schema.SCHEMA_VERSION)
+    assert _revision(engine) == "0002_delivery_queue_and_lease"  # stamped 0001, then upgraded
+    # The message the old release left pending is still there, and goes out once.
+    [entry] = outbox_entries(engine)
+    assert (entry.recipient_id, entry.status, entry.next_attempt_at) == ("A1", "pending", None)
+    sender = SMTPSender(host=smtp_server.host, port=smtp_server.port, security="none")
+    result = deliver_pending(engine, sender, clock=lambda: MONDAY, sleep=lambda _: None)
+    assert result.sent == [("A1", "2026-10-05")]
+    assert [r.rcpt_tos for r in smtp_server.received] == [["ana@uni.example"]]
+    engine.dispose()
+    # Opening it again changes nothing.
+    again = open_state(f"sqlite:///{path}")
+    assert [e.status for e in outbox_entries(again)] == ["sent"]
+    again.dispose()
+
+
+def _revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import MetaData
+
+    from earlywarn.state.job_runs import _job_runs_table
+    from earlywarn.state.migrate import alembic_config
+
+    engine = open_state(f"sqlite:///{tmp_path / 'earlywarn.db'}")
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert _revision(engine) == head == "0002_delivery_queue_and_lease"
+    everything = MetaData()
+    for table in [*schema.metadata.tables.values(), _job_runs_table()]:
+        table.to_metadata(everything)
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), everything)
+    assert differences == []
+    engine.dispose()
+
+
+def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'earlywarn.db'}"
+    engine = open_state(url)
+    with engine.begin() as conn:
+        conn.execute(text("update alembic_version set version_num = '0099_from_the_future'"))
+    engine.dispose()
+    with pytest.raises(StateError, match="schema revision 0099_from_the_future, which this"):
+        open_state(url)
