@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from earlywarn.contract import load_tables, validate_folder
-from earlywarn.importers.oulad.convert import import_oulad, presentation_start
+from earlywarn.importers.oulad.convert import import_oulad
+from earlywarn.importers.oulad.layout import presentation_start
 from tests.paths import TEST_DATA
 
 SLICE = TEST_DATA / "oulad_slice"

@@ -7,7 +7,7 @@ conversion (:mod:`~earlywarn.importers.oulad.activity`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from earlywarn.core.errors import ContractError, Problem
@@ -73,3 +73,91 @@ def local_instants(
     )
     stamps = pd.DatetimeIndex(local).tz_localize(TIMEZONE)
     return [stamp.isoformat() for stamp in stamps], inverse
+
+
+#: A presentation starts on the first Saturday of this month (B: February, J: October).
+START_MONTH = {"B": 2, "J": 10}
+
+
+SEASON = {"B": "spring", "J": "fall"}
+
+
+SATURDAY = 5
+
+
+#: A representative age (years) for each OULAD age band.
+AGE_OF_BAND = {"0-35": 25, "35-55": 45, "55<=": 62}
+
+
+ITEM_TYPE_OF_ASSESSMENT = {"TMA": "staff_graded", "CMA": "quiz", "Exam": "staff_graded"}
+
+
+ITEM_TYPE_OF_ACTIVITY = {
+    **dict.fromkeys(
+        (
+            "resource",
+            "oucontent",
+            "page",
+            "subpage",
+            "sharedsubpage",
+            "url",
+            "glossary",
+            "dataplus",
+            "dualpane",
+            "folder",
+            "htmlactivity",
+        ),
+        "reading",
+    ),
+    **dict.fromkeys(("quiz", "externalquiz", "questionnaire", "repeatactivity"), "practice"),
+    **dict.fromkeys(("ouelluminate", "oucollaborate"), "video"),
+    "forumng": "discussion_prompt",
+}
+
+
+LABELS = {
+    "withdrawn": ("Pass", "Distinction", "Fail"),
+    "not-passed": ("Pass", "Distinction"),
+}
+
+
+def presentation_start(presentation: str) -> date:
+    """The day a presentation starts: the first Saturday of February (B) or October (J)."""
+    first = date(int(presentation[:4]), START_MONTH[presentation[4]], 1)
+    return first + timedelta(days=(SATURDAY - first.weekday()) % 7)
+
+
+def located_rows(frame: pd.DataFrame, mask: pd.Series, file: str, rule: str, column: str) -> None:
+    """Raise a ContractError for the rows of ``frame`` (read from ``file``) selected by ``mask``."""
+    rows = frame.index[mask.to_numpy()]
+    if len(rows):
+        raise ContractError(
+            [
+                Problem(
+                    file, rule, row=int(row) + 2, column=column, value=str(frame.at[row, column])
+                )
+                for row in rows[:50]
+            ]
+        )
+
+
+def course_numbers(
+    frame: pd.DataFrame, courses: pd.DataFrame, file: str, column: str = "code_presentation"
+) -> np.ndarray:
+    """The course number of each row's (code_module, code_presentation); unknown ones raise."""
+    import pandas as pd
+
+    index = pd.MultiIndex.from_frame(courses[["code_module", "code_presentation"]])
+    numbers = index.get_indexer(pd.MultiIndex.from_frame(frame[["code_module", column]]))
+    located_rows(
+        frame,
+        pd.Series(numbers < 0),
+        f"{file}.csv",
+        "a module presentation that courses.csv does not list",
+        column,
+    )
+    return numbers
+
+
+def day_text(days: pd.Series) -> pd.Series:
+    return days.dt.strftime("%Y-%m-%d")
