@@ -14,7 +14,6 @@ from typing import Literal
 ColumnType = Literal["string", "int", "float", "bool", "date", "timestamp"]
 
 #: Values of this column may be missing or empty, but the column itself must be in the file.
-EMPTY_OK = "empty_ok"
 
 
 @dataclass(frozen=True)

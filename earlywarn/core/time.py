@@ -59,18 +59,6 @@ def end_of_local_day(days: pd.Series | pd.DatetimeIndex, tz: str) -> pd.Series:
     return local_midnight(pd.Series(pd.to_datetime(days)) + pd.Timedelta(days=1), tz)
 
 
-def local_dates(instants: pd.Series, tz: str) -> pd.Series:
-    """The local calendar day (naive midnight, ``datetime64[s]``) of each UTC instant in ``tz``."""
-    local = instants.dt.tz_convert(tz).dt.tz_localize(None)
-    return local.dt.normalize().dt.as_unit("s")
-
-
-def checkpoint_instant(start_date: pd.Timestamp, week: int, tz: str) -> pd.Timestamp:
-    """Checkpoint week ``week`` of a term starting on ``start_date``: local midnight 7w days on."""
-    day = pd.Series([pd.Timestamp(start_date) + pd.Timedelta(days=7 * week)])
-    return pd.Timestamp(local_midnight(day, tz).iloc[0])
-
-
 AsOf: TypeAlias = pd.Timestamp
 """An as-of instant: a timezone-aware ``pandas.Timestamp`` in UTC, made by :func:`as_of`.
 

@@ -33,10 +33,6 @@ def day_numbers(series: pd.Series) -> np.ndarray:
     return out
 
 
-def us_to_timestamp(value: int) -> pd.Timestamp:
-    return pd.Timestamp(value * 1000, tz="UTC")
-
-
 class Zones:
     """Local days and local midnights in each program's time zone."""
 

@@ -15,13 +15,6 @@ from earlywarn.features.view import View, days_between
 #: Work handed in at least this many days before its due instant counts as "early".
 EARLY_DAYS = 2.0
 
-TIMING_FEATURES = (
-    "items_submitted",
-    "mean_days_early",
-    "early_submission_share",
-    "days_since_last_submission",
-)
-
 
 def first_term_submissions(view: View) -> dict[str, np.ndarray]:
     """Every first-term submission seen as of t of the view's students, with its item's due

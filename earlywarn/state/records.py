@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from earlywarn.core.errors import StateError
-from earlywarn.core.time import aware_utc
+from earlywarn.core.time import aware_utc, local_day
 
 Tier = Literal["high", "medium", "low"]
 TIERS: tuple[Tier, ...] = ("high", "medium", "low")
@@ -33,9 +33,7 @@ def week_key(as_of: datetime, timezone: str = "UTC") -> str:
     >>> week_key(datetime(2026, 10, 11, 22, 0, tzinfo=UTC), "Asia/Tokyo")
     '2026-10-12'
     """
-    from zoneinfo import ZoneInfo
-
-    day = aware_utc(as_of).astimezone(ZoneInfo(timezone)).date()
+    day = local_day(as_of, timezone)
     return (day - timedelta(days=day.weekday())).isoformat()
 
 

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from earlywarn.cli import cli
 from earlywarn.contract import Tables, load_tables, validate_folder
 from earlywarn.core.errors import UsageError
-from earlywarn.core.time import end_of_local_day, local_dates
+from earlywarn.core.time import end_of_local_day
 from earlywarn.synthetic import generate
 from earlywarn.synthetic.config import DEFAULT_TODAY, DRIVER_TARGETS, GeneratorConfig
 from tests.paths import REPO
+from tests.timeline import local_dates
 
 DOCS = REPO / "docs" / "driver-definitions.md"
 

@@ -7,10 +7,10 @@ import pytest
 
 from earlywarn.contract import Tables, load_tables
 from earlywarn.core.errors import UsageError
-from earlywarn.core.time import checkpoint_instant
 from earlywarn.features import FEATURES, first_term_features
 from earlywarn.training.dataset import LEAD_COLUMNS, build_training_dataset
 from tests.factories import minimal_institution, write_institution
+from tests.timeline import checkpoint_instant
 
 
 @pytest.fixture(scope="module")
