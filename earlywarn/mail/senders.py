@@ -109,7 +109,8 @@ class SMTPSender:
     def _context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()
 
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
+        """A new connection: greeted, secured and logged in as configured (nothing sent)."""
         conn: smtplib.SMTP
         if self.security == "ssl":
             conn = smtplib.SMTP_SSL(
@@ -132,7 +133,7 @@ class SMTPSender:
 
     def send(self, message: OutgoingMessage) -> None:
         if self._conn is None:
-            self._conn = self._connect()
+            self._conn = self.connect()
         try:
             self._conn.sendmail(message.from_addr, [message.to_addr], message.data)
         except BaseException:

@@ -1,0 +1,66 @@
+"""Logging for the CLI and the scheduler: quiet by default, JSON for a service manager.
+
+By default only warnings, errors and each job's one-line summary (logger
+:data:`SUMMARY_LOGGER`) are written; ``-v`` adds what happens step by step (INFO), ``-vv``
+everything (DEBUG). ``--log-format json`` writes one JSON object per line (time, level, logger,
+message), which journald, Docker and most log collectors parse as is. Logs carry ids, never
+names, addresses or secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Literal
+
+LogFormat = Literal["text", "json"]
+SUMMARY_LOGGER = "earlywarn.summary"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``
+    and, for a failure, ``exception``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def level_for(verbosity: int) -> int:
+    """0: warnings; 1 (``-v``): info; 2 or more (``-vv``): debug."""
+    return {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+
+
+def configure_logging(verbosity: int = 0, log_format: LogFormat = "text") -> None:
+    """Set up the root logger once for this process (stderr), replacing earlier handlers."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    level = level_for(verbosity)
+    root.setLevel(level)
+    # Each job's one-line summary is written at every verbosity.
+    logging.getLogger(SUMMARY_LOGGER).setLevel(min(level, logging.INFO))
+    if verbosity < 2:
+        # Libraries' own INFO lines (MLflow's migrations, APScheduler's job adds) only with -vv.
+        for noisy in ("mlflow", "apscheduler", "alembic", "urllib3"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def summary_logger() -> logging.Logger:
+    """The logger of each job's one-line summary (shown at every verbosity)."""
+    return logging.getLogger(SUMMARY_LOGGER)
