@@ -18,6 +18,7 @@ from typing import Literal
 LogFormat = Literal["text", "json"]
 SUMMARY_LOGGER = "earlywarn.summary"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_HANDLER_NAME = "earlywarn-stderr"
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,13 +43,14 @@ def level_for(verbosity: int) -> int:
 
 
 def configure_logging(verbosity: int = 0, log_format: LogFormat = "text") -> None:
-    """Set up the root logger once for this process (stderr), replacing earlier handlers."""
+    """Send log records to stderr in ``log_format``; replaces a handler an earlier call installed
+    and leaves other handlers (a test's capture, an embedding application's) alone."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    handler.set_name(_HANDLER_NAME)
+    formatter = JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    handler.setFormatter(formatter)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     level = level_for(verbosity)

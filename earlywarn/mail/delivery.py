@@ -151,35 +151,47 @@ def _send_one(
     result: DeliveryResult,
 ) -> Failure | None:
     """Try one leased entry up to ``policy.attempts`` times; the last failure, or None if sent."""
-    failure: Failure | None = None
-    for attempt in range(1, policy.attempts + 1):
-        if attempt > 1:
-            sleep(policy.delay(attempt - 1))
-        try:
-            sender.send(entry)
-        except (smtplib.SMTPException, OSError) as exc:
-            failure = classify(exc)
-        else:
-            mark_sent(engine, entry.key, clock(), attempts=attempt)
-            result.sent.append(entry.key)
-            log.info("sent %s message %s week %s", entry.kind, entry.recipient_id, entry.week)
-            return None
+    from earlywarn.mail.senders import send_with_retries
+
+    failures: list[Failure] = []
+
+    def worth_retrying(exc: BaseException) -> bool:
+        failure = classify(exc)
+        failures.append(failure)
         log.warning(
             "%s failure sending to %s week %s (attempt %d, code %s)",
             failure.kind,
             entry.recipient_id,
             entry.week,
-            attempt,
+            len(failures),
             failure.code,
         )
-        if failure.kind == "configuration":
-            mark_pending(engine, entry.key, clock(), attempts=attempt, error=failure.reason)
-            return failure
-        if failure.kind == "permanent":
-            mark_failed(engine, entry.key, clock(), attempts=attempt, error=failure.reason)
-            result.failed.append((entry.key, failure.reason))
-            return failure
-    assert failure is not None
+        return failure.kind == "temporary"
+
+    try:
+        attempts = send_with_retries(
+            sender,
+            entry,
+            attempts=policy.attempts,
+            first_delay=policy.first_delay,
+            factor=policy.factor,
+            sleep=sleep,
+            retry_on=worth_retrying,
+        )
+    except (smtplib.SMTPException, OSError):
+        failure = failures[-1]
+    else:
+        mark_sent(engine, entry.key, clock(), attempts=attempts)
+        result.sent.append(entry.key)
+        log.info("sent %s message %s week %s", entry.kind, entry.recipient_id, entry.week)
+        return None
+    if failure.kind == "configuration":
+        mark_pending(engine, entry.key, clock(), attempts=len(failures), error=failure.reason)
+        return failure
+    if failure.kind == "permanent":
+        mark_failed(engine, entry.key, clock(), attempts=len(failures), error=failure.reason)
+        result.failed.append((entry.key, failure.reason))
+        return failure
     mark_pending(engine, entry.key, clock(), attempts=policy.attempts, error=failure.reason)
     result.still_pending.append((entry.key, failure.reason))
     return failure

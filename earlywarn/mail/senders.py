@@ -2,7 +2,8 @@
 
 :class:`SMTPSender` hands messages to a mail server; :class:`FolderSender` writes them as ``.eml``
 files (``--dry-run``, and an operator summary with nowhere to go). Senders raise what the
-transport raised; :mod:`earlywarn.mail.delivery` decides whether that is worth a retry.
+transport raised; :mod:`earlywarn.mail.delivery` decides whether that is worth a retry, and
+:func:`send_with_retries` (tenacity) retries it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections.abc import Callable
 from hashlib import sha1
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -151,3 +153,36 @@ def _close_quietly(conn: smtplib.SMTP) -> None:
         conn.quit()
     except (smtplib.SMTPException, OSError):
         conn.close()
+
+
+def send_with_retries(
+    sender: Sender,
+    message: OutgoingMessage,
+    *,
+    attempts: int,
+    first_delay: float,
+    factor: float,
+    sleep: Callable[[float], None],
+    retry_on: Callable[[BaseException], bool],
+) -> int:
+    """Send ``message``, retrying a failure that ``retry_on`` accepts up to ``attempts`` tries in
+    all, waiting ``first_delay``, then ``first_delay * factor``, ... between them (tenacity).
+
+    Returns the number of tries it took; raises the last failure when every try failed or one
+    was not worth retrying. ``retry_on`` sees every failure, in order, so the caller can record
+    each attempt. ``sleep`` is injected: tests never wait.
+    """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+    retrying = Retrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential(multiplier=first_delay, exp_base=factor),
+        retry=retry_if_exception(
+            lambda exc: isinstance(exc, smtplib.SMTPException | OSError) and retry_on(exc)
+        ),
+        sleep=sleep,
+        reraise=True,
+    )
+    retrying(sender.send, message)
+    tries: int = retrying.statistics["attempt_number"]
+    return tries
