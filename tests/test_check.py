@@ -123,3 +123,31 @@ def test_digest_send_with_a_wrong_security_stops_before_building(
     assert line.startswith("error: SMTP: smtp_security = starttls")
     assert smtp_server.received == []
     assert not (home / "outbox").exists()
+
+
+def test_the_readme_institution_commands_and_settings_are_real(tmp_path: Path) -> None:
+    """Every `earlywarn ...` line in the README names a real verb whose --help works, and every
+    earlywarn.toml example loads as settings."""
+    from earlywarn.cli import COMMANDS
+    from earlywarn.settings import load_settings
+
+    text = README.read_text(encoding="utf-8")
+    commands = [
+        line.split("#")[0].split()
+        for block in re.findall(r"```sh\n(.*?)```", text, re.S)
+        for line in block.splitlines()
+        if line.startswith("earlywarn ")
+    ]
+    assert len(commands) >= 8
+    for argv in commands:
+        words = [w for w in argv[1:] if not w.startswith("-")]
+        if not words:
+            continue
+        assert words[0] in COMMANDS, argv
+        shown = CliRunner().invoke(cli, [words[0], "--help"])
+        assert shown.exit_code == 0, argv
+    for number, block in enumerate(re.findall(r"```toml\n(.*?)```", text, re.S)):
+        home = tmp_path / f"home{number}"
+        home.mkdir()
+        (home / "earlywarn.toml").write_text(block, encoding="utf-8")
+        load_settings(home)  # raises SettingsError naming the line's setting when it is wrong
