@@ -215,11 +215,11 @@ def _read_model_file(path: Path) -> RetentionModel:
 def version_run_id(settings: Settings, version: str) -> str | None:
     """The MLflow run id that trained registered ``version``, or ``None`` when the store or the
     version is missing (what an operator pastes into the MLflow UI to find the run)."""
-    from mlflow.exceptions import MlflowException
-
     database, _ = store_paths(settings)
     if not database.is_file():
         return None
+    from mlflow.exceptions import MlflowException
+
     try:
         found = client(settings).get_model_version(MODEL_NAME, str(version))
     except MlflowException:
@@ -246,11 +246,11 @@ def load_model_uri(settings: Settings, uri: str) -> RetentionModel:
 
 def alias_version(settings: Settings, alias: str) -> str | None:
     """The registered version that ``alias`` points to, or ``None`` when there is none."""
-    from mlflow.exceptions import MlflowException
-
     database, _ = store_paths(settings)
     if not database.is_file():
-        return None
+        return None  # before importing MLflow, which takes seconds
+    from mlflow.exceptions import MlflowException
+
     try:
         version = client(settings).get_model_version_by_alias(MODEL_NAME, alias)
     except MlflowException:
