@@ -81,7 +81,7 @@ def test_a_server_that_is_down_exits_1_and_stale_data_exits_2(
 
 
 def test_the_readme_local_server_example_works_as_written(
-    champion_home: Path, small_institution: Path, smtp_server: SMTPServer, tmp_path: Path
+    smtp_server: SMTPServer, tmp_path: Path
 ) -> None:
     blocks = re.findall(r"```toml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     [local] = [b for b in blocks if 'security = "none"' in b]

@@ -99,10 +99,7 @@ def _explain(exc: BaseException, settings: Settings, where: str) -> SMTPProbe:
             "setting",
             f"{where} refused the session ({exc.smtp_code}); check smtp_host and smtp_port",
         )
-    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) and exc.errno is None:
-        detail = str(exc)
-    else:
-        detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return SMTPProbe(
         "down",
         f"cannot reach the SMTP server at {where} ({detail}); is it up, and are smtp_host and "
