@@ -31,8 +31,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+# Every benchmark, recorded in benchmarks/results/, then written into the README's figures.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --save
+	$(BIN)/python benchmarks/demo_time.py --save
+	$(BIN)/python benchmarks/docs_figures.py
 
 # The MLflow UI on a home's store: `make mlflow-ui` for this folder, or
 # `make mlflow-ui EARLYWARN_HOME=/tmp/ew MLFLOW_PORT=5001` for another home.

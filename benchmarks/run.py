@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run.py                      # 5,000, 17,960 and 60,000 students
     .venv/bin/python benchmarks/run.py --sizes 17960        # one size
     .venv/bin/python benchmarks/run.py --quick              # a tiny run (1,000 students)
+    .venv/bin/python benchmarks/run.py --save               # and record them (make bench)
 
 Each stage runs in a child process of its own, so its peak resident memory (``ru_maxrss``) is its
 own. The institution is generated once per size into a temporary folder (or ``--work DIR``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -31,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_SIZES = (5_000, 17_960, 60_000)
+SAVED = ROOT / "benchmarks" / "results" / "speed.jsonl"
 QUICK_SIZE = 1_000
 
 
@@ -153,6 +156,9 @@ def benchmark(students: int, work: Path) -> dict[str, Any]:
         )
     report["peak_rss_mb"] = max(peaks.values())
     report["peak_rss_mb_by_stage"] = peaks
+    # How busy the machine was: a shared machine slows every stage down.
+    report["load_average_1m"] = round(os.getloadavg()[0], 1)
+    report["cpus"] = os.cpu_count()
     return report
 
 
@@ -162,6 +168,8 @@ def main() -> None:
                         help="comma-separated numbers of students")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help=f"one tiny run ({QUICK_SIZE})")
     parser.add_argument("--work", type=Path, default=None, help="keep the generated data here")
+    parser.add_argument("--save", action="store_true",
+                        help="record the results in benchmarks/results/ (by size)")  # fmt: skip
     parser.add_argument("--stage", choices=list(STAGES), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -169,14 +177,33 @@ def main() -> None:
     if args.stage:
         run_stage_here(args.stage, args.folder, sizes[0])
         return
+    reports: list[dict[str, Any]] = []
     if args.work is not None:
         args.work.mkdir(parents=True, exist_ok=True)
         for size in sizes:
-            print(json.dumps(benchmark(size, args.work)), flush=True)
-        return
-    with tempfile.TemporaryDirectory(prefix="earlywarn-bench-") as work:
-        for size in sizes:
-            print(json.dumps(benchmark(size, Path(work))), flush=True)
+            reports.append(benchmark(size, args.work))
+            print(json.dumps(reports[-1]), flush=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="earlywarn-bench-") as work:
+            for size in sizes:
+                reports.append(benchmark(size, Path(work)))
+                print(json.dumps(reports[-1]), flush=True)
+    if args.save:
+        save(reports)
+
+
+def save(reports: list[dict[str, Any]]) -> None:
+    """Replace the saved result of each measured size (others stay) for docs_figures.py."""
+    kept = []
+    if SAVED.is_file():
+        kept = [json.loads(line) for line in SAVED.read_text().splitlines() if line.strip()]
+    measured = {r["students"] for r in reports}
+    rows = [r for r in kept if r["students"] not in measured] + [
+        {**r, "command": f"benchmarks/run.py --sizes {r['students']}"} for r in reports
+    ]
+    SAVED.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps(r) for r in sorted(rows, key=lambda r: r["students"])]
+    SAVED.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

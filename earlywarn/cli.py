@@ -9,7 +9,6 @@ code.
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 from typing import Any
 
@@ -31,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "digest": ("digest", "Build (and send) each advisor's weekly digest of at-risk students."),
     "scheduler": ("scheduler", "Run the weekly scoring, digest and retraining schedule."),
     "status": ("status", "Show the champion model, last runs, deliveries and drift."),
+    "check": ("check", "Check settings, mail server, data, model, database and schedule."),
 }
 
 
@@ -61,22 +61,34 @@ class LazyGroup(click.Group):
     default=None,
     help="Folder that holds all state (default: the current directory, or $EARLYWARN_HOME).",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log what happens, step by step.")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what happens step by step (-v), or everything (-vv). Default: warnings and a "
+    "one-line summary per job.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per log line, for a service manager or log collector.",
+)
 @click.version_option(package_name="earlywarn")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, home: str | None, verbose: int, log_format: str) -> None:
     """earlywarn: weekly early warnings of first-year attrition for online degree programs.
 
     \b
     Try it:
       earlywarn demo                      # the whole system on a generated institution
       earlywarn validate path/to/data     # check an institution's data folder
+      earlywarn check                     # is everything the weekly run needs in place?
     """
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from earlywarn.core.logs import configure_logging
+
+    configure_logging(verbose, "json" if log_format == "json" else "text")
     ctx.obj = AppContext(home)
 
 

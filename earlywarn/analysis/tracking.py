@@ -1,4 +1,5 @@
-"""Log a driver analysis to the home's MLflow store as its own run type (tag run_type=drivers)."""
+"""Log a driver analysis to the home's MLflow store, in its own experiment (``earlywarn-drivers``,
+apart from the training runs) and tagged run_type=drivers."""
 
 from __future__ import annotations
 
@@ -25,10 +26,16 @@ def log_drivers_run(
     """One MLflow run: parameters, one metric per measurable driver, the HTML and JSON reports."""
     import mlflow
 
-    from earlywarn.model.store import configure_mlflow
+    from earlywarn.model.store import (
+        DATA_DIR_TAG,
+        DRIVERS_EXPERIMENT_NAME,
+        code_tags,
+        configure_mlflow,
+    )
 
-    configure_mlflow(settings)
-    with mlflow.start_run(run_name="drivers", tags={"run_type": RUN_TYPE}) as run:
+    configure_mlflow(settings, DRIVERS_EXPERIMENT_NAME)
+    tags = {"run_type": RUN_TYPE, DATA_DIR_TAG: str(params.get("data_dir", "")), **code_tags()}
+    with mlflow.start_run(run_name="drivers", tags=tags) as run:
         mlflow.log_params(dict(params))
         metrics: dict[str, float] = {}
         for r in results:

@@ -225,12 +225,14 @@ def command(obj: Any, students: int, programs: int) -> None:
         programs=programs,
     )
     total = time.perf_counter()
-    from earlywarn.commands.progress import step as say
+    from earlywarn.commands.progress import bar
 
-    for number, (name, step) in enumerate(STEPS, start=1):
-        say(f"[{number}/{len(STEPS)}] {name} ...")
-        began = time.perf_counter()
-        said = step(ctx)
-        click.echo(f"[{number}/{len(STEPS)}] {name}: {said} ({time.perf_counter() - began:.1f} s)")
+    with bar(len(STEPS), "demo") as advance:
+        for number, (name, step) in enumerate(STEPS, start=1):
+            advance(f"demo: {name}")
+            began = time.perf_counter()
+            said = step(ctx)
+            seconds = time.perf_counter() - began
+            click.echo(f"[{number}/{len(STEPS)}] {name}: {said} ({seconds:.1f} s)")
     _epilogue(ctx)
     click.echo(f"demo finished in {time.perf_counter() - total:.1f} s")

@@ -48,6 +48,12 @@ def command(obj: Any, folder: Path, as_of: str | None, dry_run: bool, as_json: b
     instant = parse_as_of(as_of).to_pydatetime()
     data_folder(folder)
     settings = obj.settings
+    if not dry_run:
+        from earlywarn.mail.probe import require_smtp_settings
+
+        # The same check as `earlywarn check`: a wrong smtp_* setting stops here (exit 2).
+        step("checking the SMTP settings against the server")
+        require_smtp_settings(settings)
     step(f"loading and validating {folder}")
     tables = load_tables(folder)
     step("building the digests" if dry_run else "building and sending the digests")

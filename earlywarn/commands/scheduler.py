@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 from datetime import datetime
@@ -55,9 +54,14 @@ def run(obj: Any, once: bool, as_of: str | None, no_send: bool, as_json: bool) -
       earlywarn scheduler run --once --as-of 2026-10-05T07:00Z
     """
     settings = obj.settings
-    logging.getLogger("earlywarn").setLevel(logging.INFO)
     if as_of is not None and not once:
         raise click.UsageError("--as-of only goes with --once")
+    if not once:
+        from earlywarn.mail.probe import require_smtp_settings
+
+        # A wrong smtp_* setting is found now (exit 2), not at the first weekly run (which,
+        # like --once, checks again before scoring).
+        require_smtp_settings(settings)
     if once:
         from earlywarn.commands.arguments import parse_as_of
         from earlywarn.ops.jobs import weekly_run

@@ -187,6 +187,8 @@ def _operator_context(
     selection: Selection,
     result: DigestResult,
 ) -> dict[str, Any]:
+    from earlywarn.model.store import version_run_id
+
     warnings = [d for d in run.drift if d.level == "warning" or d.psi >= settings.drift_psi_warning]
     return {
         "week": week,
@@ -195,6 +197,7 @@ def _operator_context(
         "as_of_text": as_of_text(run.as_of),
         "model_version": run.model_version,
         "run_id": run.run_id,
+        "mlflow_run_id": version_run_id(settings, run.model_version),
         "n_scored": sum(selection.tier_counts.values()),
         "tiers": selection.tier_counts,
         "n_digests": len(selection.digests),

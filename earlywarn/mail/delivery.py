@@ -200,24 +200,29 @@ def send_with_retries(
 ) -> Attempt:
     """Call ``send`` until it succeeds, retrying after ``policy.delay`` only a temporary failure
     (the server surely did not take the message, and a moment later it may), ``policy.attempts``
-    tries at most. A try that never reached the server is not counted and not repeated: the run
-    stops there."""
-    counted = 0
-    failure: Failure | None = None
-    for attempt in range(1, policy.attempts + 1):
-        if attempt > 1:
-            sleep(policy.delay(attempt - 1))
-        try:
-            send()
-        except SEND_ERRORS as exc:
-            failure = classify(exc)
-        else:
-            return Attempt(counted + 1, None)
-        if failure.kind != "unreachable":
-            counted += 1
-        if failure.kind != "temporary":
-            break
-    return Attempt(counted, failure)
+    tries at most (tenacity does the retrying). A try that never reached the server is not
+    counted and not repeated: the run stops there. ``sleep`` is injected: tests never wait."""
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+    failures: list[Failure] = []
+
+    def worth_retrying(exc: BaseException) -> bool:
+        failures.append(classify(exc))
+        return failures[-1].kind == "temporary"
+
+    retrying = Retrying(
+        stop=stop_after_attempt(policy.attempts),
+        wait=lambda state: policy.delay(state.attempt_number),
+        retry=retry_if_exception(lambda exc: isinstance(exc, SEND_ERRORS) and worth_retrying(exc)),
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        retrying(send)
+    except SEND_ERRORS:
+        counted = sum(f.kind != "unreachable" for f in failures)
+        return Attempt(counted, failures[-1])
+    return Attempt(sum(f.kind != "unreachable" for f in failures) + 1, None)
 
 
 @dataclass

@@ -124,7 +124,8 @@ class SMTPSender:
     def _context(self) -> ssl.SSLContext:
         return self.ssl_context or ssl.create_default_context()
 
-    def _connect(self) -> smtplib.SMTP:
+    def connect(self) -> smtplib.SMTP:
+        """A new connection: greeted, secured and logged in as configured (nothing sent)."""
         conn: smtplib.SMTP
         if self.security == "ssl":
             conn = smtplib.SMTP_SSL(
@@ -149,7 +150,7 @@ class SMTPSender:
         """One SMTP transaction, step by step, so a failure says whether the content went out."""
         if self._conn is None:
             try:
-                self._conn = self._connect()
+                self._conn = self.connect()
             except (smtplib.SMTPException, OSError) as exc:
                 raise SendError("connect", exc) from exc
         conn = self._conn

@@ -1,7 +1,9 @@
 """Where models live: the MLflow store under the home folder, and loading a model by alias.
 
 The store is ``<home>/mlruns/``: a SQLite tracking and registry database ``mlflow.db`` plus an
-``artifacts/`` folder. One experiment and one registered model, both named ``earlywarn-retention``.
+``artifacts/`` folder. Two experiments, both tagged as classic machine-learning experiments
+(``mlflow.experimentKind``): ``earlywarn-retention`` holds the training runs and
+``earlywarn-drivers`` the driver analyses. One registered model, ``earlywarn-retention``.
 Registry *aliases* (never the deprecated stages) mark the models: ``challenger`` is the latest
 trained, ``champion`` the one weekly scoring uses.
 
@@ -13,6 +15,7 @@ Nothing happens at import time; mlflow is imported inside the functions that nee
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,11 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "earlywarn-retention"
 EXPERIMENT_NAME = "earlywarn-retention"
+DRIVERS_EXPERIMENT_NAME = "earlywarn-drivers"
+# MLflow 3's UI sorts experiments into machine learning and GenAI by this tag; without it the UI
+# guesses, and asks. "custom_model_development" is its value for classic model training.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+CLASSIC_ML_KIND = "custom_model_development"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 MODEL_FILE = "retention_model.joblib"
@@ -47,8 +55,9 @@ def tracking_uri(settings: Settings) -> str:
     return f"sqlite:///{database}"
 
 
-def configure_mlflow(settings: Settings) -> str:
-    """Point MLflow at the home's store, create the experiment if needed; return the tracking URI.
+def configure_mlflow(settings: Settings, experiment: str = EXPERIMENT_NAME) -> str:
+    """Point MLflow at the home's store, make ``experiment`` the active one (created, and tagged a
+    classic machine-learning experiment, when needed); return the tracking URI.
 
     Both URIs are set explicitly: MLflow would otherwise fall back to a deprecated file store when
     a ``mlruns/<digit>/meta.yaml`` exists in the working directory.
@@ -65,15 +74,23 @@ def configure_mlflow(settings: Settings) -> str:
     uri = tracking_uri(settings)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    experiment = mlflow.get_experiment_by_name(EXPERIMENT_NAME)
-    if experiment is None:
-        mlflow.create_experiment(EXPERIMENT_NAME, artifact_location=artifacts.as_uri())
-    elif experiment.lifecycle_stage == "deleted":
+    found = mlflow.get_experiment_by_name(experiment)
+    if found is None:
+        mlflow.create_experiment(
+            experiment,
+            artifact_location=artifacts.as_uri(),
+            tags={EXPERIMENT_KIND_TAG: CLASSIC_ML_KIND},
+        )
+    elif found.lifecycle_stage == "deleted":
         raise RegistryError(
-            f"{database}: experiment {EXPERIMENT_NAME!r} is deleted; restore it with "
+            f"{database}: experiment {experiment!r} is deleted; restore it with "
             f"`mlflow experiments restore` or remove {settings.mlruns_dir}"
         )
-    mlflow.set_experiment(EXPERIMENT_NAME)
+    elif EXPERIMENT_KIND_TAG not in found.tags:  # made before the tag was set
+        mlflow.MlflowClient().set_experiment_tag(
+            found.experiment_id, EXPERIMENT_KIND_TAG, CLASSIC_ML_KIND
+        )
+    mlflow.set_experiment(experiment)
     return uri
 
 
@@ -201,6 +218,21 @@ def _read_model_file(path: Path) -> RetentionModel:
     return model
 
 
+def version_run_id(settings: Settings, version: str) -> str | None:
+    """The MLflow run id that trained registered ``version``, or ``None`` when the store or the
+    version is missing (what an operator pastes into the MLflow UI to find the run)."""
+    database, _ = store_paths(settings)
+    if not database.is_file():
+        return None
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client(settings).get_model_version(MODEL_NAME, str(version))
+    except MlflowException:
+        return None
+    return found.run_id or found.tags.get("run_id") or None
+
+
 def load_model_uri(settings: Settings, uri: str) -> RetentionModel:
     """The :class:`RetentionModel` behind an MLflow model URI (``models:/...``, ``runs:/...``)."""
     import mlflow
@@ -225,11 +257,11 @@ def load_model_uri(settings: Settings, uri: str) -> RetentionModel:
 
 def alias_version(settings: Settings, alias: str) -> str | None:
     """The registered version that ``alias`` points to, or ``None`` when there is none."""
-    from mlflow.exceptions import MlflowException
-
     database, _ = store_paths(settings)
     if not database.is_file():
-        return None
+        return None  # before importing MLflow, which takes seconds
+    from mlflow.exceptions import MlflowException
+
     try:
         version = client(settings).get_model_version_by_alias(MODEL_NAME, alias)
     except MlflowException:
@@ -259,3 +291,42 @@ def load_model_by_alias(settings: Settings, alias: str = CHAMPION) -> tuple[str,
     """
     version = require_alias(settings, alias)
     return version, load_model_uri(settings, f"models:/{MODEL_NAME}/{version}")
+
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"
+
+
+DATA_DIR_TAG = "earlywarn.data_dir"
+
+
+def source_commit() -> str | None:
+    """The git commit of the code that runs, when it runs from a git checkout (else ``None``)."""
+    import subprocess
+
+    folder = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and len(commit) == 40 else None
+
+
+def code_tags() -> dict[str, str]:
+    """Tags naming the code of a run: its git commit (MLflow's own tag, which the UI shows)
+    and the installed earlywarn version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    tags: dict[str, str] = {}
+    commit = source_commit()
+    if commit:
+        tags[GIT_COMMIT_TAG] = commit
+    with contextlib.suppress(PackageNotFoundError):
+        tags["earlywarn.version"] = version("earlywarn")
+    return tags

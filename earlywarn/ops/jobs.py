@@ -83,6 +83,16 @@ class JobReport:
             "summary": self.summary,
         }
 
+    def one_line(self) -> str:
+        """The run in one log line: job, status and what each step did (ids and counts only)."""
+        steps = "; ".join(f"{k}: {_plain(v)}" for k, v in self.summary.get("steps", {}).items())
+        error = self.summary.get("error")
+        return (
+            f"{self.job} run {self.status}"
+            + (f": {steps}" if steps else "")
+            + (f"; error: {error}" if error else "")
+        )
+
     def describe(self) -> str:
         """A few lines for a person."""
         lines = [f"{self.job} run {self.status}"]
@@ -199,6 +209,12 @@ def weekly_run(
     steps: dict[str, Any] = run.summary["steps"]
     with _recorded(run):
         folder = _require_data_dir(folder, "the weekly run scores")
+        if send and sender is None:
+            # A wrong SMTP setting stops the run before the week is scored (exit 2); a server
+            # that is down does not: the digests wait in the outbox for the next run.
+            from earlywarn.mail.probe import require_smtp_settings
+
+            require_smtp_settings(settings)
         plan = ["deliver_earlier", "score", "digest"] if send else ["score", "digest"]
         week = week_key(instant, settings.schedule_timezone)
         tables: Tables | None = None
@@ -354,6 +370,7 @@ def retrain_run(
 
 
 def _run_job(name: str, home: str, job: Callable[[Settings], JobReport]) -> None:
+    from earlywarn.core.logs import summary_logger
     from earlywarn.core.settings import load_settings
 
     try:
@@ -361,7 +378,7 @@ def _run_job(name: str, home: str, job: Callable[[Settings], JobReport]) -> None
     except EarlyWarnError as exc:
         log.error("%s run failed: %s", name, exc)
         return
-    log.info("%s run %s", name, report.status)
+    summary_logger().info(report.one_line())
 
 
 def weekly_job(home: str) -> None:

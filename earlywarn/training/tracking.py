@@ -1,16 +1,31 @@
-"""Log one training run to MLflow: parameters, data fingerprint, features, metrics, figures, the
-test-cohort rows the promotion guard needs, and the model (registered, alias ``challenger``)."""
+"""Log one training run to MLflow as an ML engineer expects to find it.
+
+One metric key per measure with step = checkpoint week (``roc_auc``, ``baseline_roc_auc``,
+``ece``, ...: every numeric field of each entry of the evaluation's ``weeks``), tags for the data
+folder's fingerprint, the label, the test cohort and the git commit, the training and test rows as
+input datasets (``mlflow.log_input``), every plot under ``plots/``, the test-cohort rows the
+promotion guard needs, and the model with its signature and input example (registered, alias
+``challenger``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.model.store import CHALLENGER, MODEL_NAME, configure_mlflow, log_retention_model
-from earlywarn.training.evaluate import CALIBRATION_DIAGNOSTICS, METRICS
+from earlywarn.model.store import (
+    CHALLENGER,
+    DATA_DIR_TAG,
+    MODEL_NAME,
+    code_tags,
+    configure_mlflow,
+    log_retention_model,
+)
+from earlywarn.training.fit import risk_target
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -19,6 +34,20 @@ if TYPE_CHECKING:
 
 TEST_ROWS_ARTIFACT = "evaluation/test_cohort.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
+PLOTS_FOLDER = "plots"
+PLOTS = (
+    "auc_by_week.png",
+    "ece_by_week.png",
+    "calibration.png",
+    "roc_pr.png",
+    "feature_importance.png",
+    "shap_summary.png",
+)
+RISK_COLUMN = "not_retained"
+# Tags every training run carries (besides the git commit): what it learned from and was tested on.
+DATA_TAG = "earlywarn.data_sha256"
+LABEL_TAG = "earlywarn.label"
+TEST_COHORT_TAG = "earlywarn.test_cohort"
 
 
 def data_fingerprint(tables: Tables, data_dir: Path, as_of: Any) -> dict[str, Any]:
@@ -41,28 +70,83 @@ def data_fingerprint(tables: Tables, data_dir: Path, as_of: Any) -> dict[str, An
     }
 
 
-def _metric_items(evaluation: Mapping[str, Any]) -> dict[str, float]:
-    """Flat MLflow metric names: ``test_<m>`` overall, ``<m>_w<week>`` per checkpoint week, the
-    same with ``baseline_`` and ``oracle_`` prefixes, and the model's calibration diagnostics."""
-    names = [
-        *METRICS,
-        *CALIBRATION_DIAGNOSTICS,
-        *(f"baseline_{m}" for m in METRICS),
-        *(f"oracle_{m}" for m in METRICS),
-    ]
+def _numeric(value: Any) -> float | None:
+    """``value`` as a metric value, or ``None`` for what is not a finite number (or a flag)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else float(value)
+
+
+def week_metrics(evaluation: Mapping[str, Any]) -> list[tuple[str, float, int]]:
+    """``(key, value, step)`` for every numeric field of every entry of ``evaluation["weeks"]``,
+    with step = the checkpoint week: one metric key per measure (``roc_auc``,
+    ``baseline_roc_auc``, ``ece``, ...), so MLflow charts each over the term."""
+    rows: list[tuple[str, float, int]] = []
+    for entry in evaluation.get("weeks", []):
+        week = int(entry["week"])
+        for key, value in entry.items():
+            number = _numeric(value)
+            if key != "week" and number is not None:
+                rows.append((key, number, week))
+    return rows
+
+
+def summary_metrics(evaluation: Mapping[str, Any]) -> dict[str, float]:
+    """Single-number summaries beside the weekly series, when the evaluation has them:
+    ``test_<m>`` over all test rows and ``last_checkpoint_<m>`` at each student's last week."""
     flat: dict[str, float] = {}
-    for name in names:
-        value = evaluation["overall"].get(name)
-        if value is not None and not math.isnan(value):
-            flat[f"test_{name}"] = float(value)
-        for row in evaluation["weeks"]:
-            value = row.get(name)
-            if value is not None and not math.isnan(value):
-                flat[f"{name}_w{row['week']}"] = float(value)
-        value = evaluation["last_checkpoint"].get(name)
-        if value is not None and not math.isnan(value):
-            flat[f"last_checkpoint_{name}"] = float(value)
+    for block, prefix in (("overall", "test_"), ("last_checkpoint", "last_checkpoint_")):
+        for key, value in (evaluation.get(block) or {}).items():
+            number = _numeric(value)
+            if number is not None:
+                flat[f"{prefix}{key}"] = number
     return flat
+
+
+def _label(fingerprint: Mapping[str, Any]) -> str:
+    """What the label means and where it came from (CONTRACT.md: ``outcomes`` overrides)."""
+    tables = fingerprint.get("tables") or {}
+    source = "outcomes table" if "outcomes" in tables else "derived from enrollments"
+    return f"not retained after the first year ({source})"
+
+
+def _run_description(result: TrainingResult) -> str:
+    """The run's description in the MLflow UI: where the plots and numbers are."""
+    return (
+        f"Retention model tested on the {result.split.test_period} cohort. Metrics are series "
+        "over the checkpoint weeks (step = week): roc_auc, baseline_roc_auc, ece, ... "
+        f"Plots: artifacts, folder {PLOTS_FOLDER}/ ({', '.join(PLOTS)}). "
+        f"Every number per week: {METRICS_ARTIFACT}."
+    )
+
+
+def _log_dataset(result: TrainingResult, fingerprint: Mapping[str, Any]) -> None:
+    """The training rows as the run's input dataset (``mlflow.log_input``): its schema, size and
+    digest, with the data folder as its source; the test cohort as a second input."""
+    import mlflow
+    import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
+
+    columns = [*result.model.feature_names, "checkpoint_week", RISK_COLUMN]
+    source = str(fingerprint.get("data_dir", ""))
+    test_name = f"test rows ({result.split.test_period} cohort)"
+    for context, frame, name in (
+        ("training", result.split.train, "training rows (earlier cohorts)"),
+        ("test", result.split.test, test_name),
+    ):
+        rows = frame.assign(**{RISK_COLUMN: risk_target(frame).to_numpy()})
+        rows = rows[[c for c in columns if c in rows.columns]]
+        # Categories as plain strings: MLflow's schema inference refuses category columns.
+        typed = rows.apply(
+            lambda col: col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
+        )
+        with warnings.catch_warnings():
+            # MLflow registers its local-file source under two URI schemes and then warns that
+            # a plain path matches both; either reading is the same folder.
+            warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
+            where = {"source": source} if source else {}  # else MLflow names the code
+            dataset = from_pandas(typed, name=name, targets=RISK_COLUMN, **where)
+        mlflow.log_input(dataset, context=context)
 
 
 def log_training_run(
@@ -79,14 +163,17 @@ def log_training_run(
     model = result.model
     split = result.split
     test = split.test
-    with mlflow.start_run(run_name=f"train test={split.test_period}") as run:
-        mlflow.set_tags(
-            {
-                "earlywarn.test_period": split.test_period,
-                "earlywarn.test_cohorts": ",".join(split.test_cohorts),
-                "earlywarn.data_dir": str((fingerprint or {}).get("data_dir", "")),
-            }
-        )
+    fingerprint = dict(fingerprint or {})
+    tags = {
+        TEST_COHORT_TAG: split.test_period,
+        "earlywarn.test_cohorts": ",".join(split.test_cohorts),
+        DATA_DIR_TAG: str(fingerprint.get("data_dir", "")),
+        DATA_TAG: str(fingerprint.get("sha256", "")),
+        LABEL_TAG: _label(fingerprint),
+        "mlflow.note.content": _run_description(result),
+        **code_tags(),
+    }
+    with mlflow.start_run(run_name=f"train test={split.test_period}", tags=tags) as run:
         mlflow.log_params(
             {
                 **{f"lgbm_{k}": v for k, v in (model.params or {}).items()},
@@ -100,10 +187,11 @@ def log_training_run(
                 "test_period": split.test_period,
                 "held_out_period": split.held_out_period,
                 "n_features": len(model.feature_names),
-                "data_sha256": (fingerprint or {}).get("sha256", ""),
+                "data_sha256": fingerprint.get("sha256", ""),
             }
         )
-        mlflow.log_metrics(_metric_items(result.evaluation))
+        _log_metric_series(run.info.run_id, result.evaluation)
+        mlflow.log_metrics(summary_metrics(result.evaluation))
         for method, ece in model.calibration_ece_.items():
             mlflow.log_metric(f"calibration_cv_ece_{method}", ece)
         mlflow.log_metrics(
@@ -113,7 +201,7 @@ def log_training_run(
                 for step, seconds in result.extra.get("step_seconds", {}).items()
             }
         )
-        mlflow.log_dict(dict(fingerprint or {}), "data/fingerprint.json")
+        mlflow.log_dict(fingerprint, "data/fingerprint.json")
         mlflow.log_dict(split.describe(), "data/split.json")
         mlflow.log_dict(
             {
@@ -135,9 +223,11 @@ def log_training_run(
         mlflow.log_dict(dict(result.evaluation), METRICS_ARTIFACT)
         mlflow.log_dict(dict(result.audit), "evaluation/audit.json")
 
+        _log_dataset(result, fingerprint)
+
         y = result.test_at_risk.to_numpy()
         figures = {
-            "plots/roc_pr.png": plots.roc_pr_curves(
+            "roc_pr.png": plots.roc_pr_curves(
                 y,
                 {
                     "model": result.test_risk,
@@ -146,18 +236,18 @@ def log_training_run(
                 },
                 f"test cohort {split.test_period}, all weeks",
             ),
-            "plots/calibration.png": plots.calibration_curve(
+            "calibration.png": plots.calibration_curve(
                 y, result.test_risk, f"test cohort {split.test_period}"
             ),
-            "plots/auc_by_week.png": plots.auc_by_week(result.evaluation["weeks"]),
-            "plots/ece_by_week.png": plots.ece_by_week(result.evaluation["weeks"]),
-            "plots/feature_importance.png": plots.feature_importance(model.feature_importance()),
-            "plots/shap_summary.png": plots.shap_summary(
+            "auc_by_week.png": plots.auc_by_week(result.evaluation["weeks"]),
+            "ece_by_week.png": plots.ece_by_week(result.evaluation["weeks"]),
+            "feature_importance.png": plots.feature_importance(model.feature_importance()),
+            "shap_summary.png": plots.shap_summary(
                 result.test_contributions, model._frame(test.loc[result.test_contributions.index])
             ),
         }
-        for path, figure in figures.items():
-            mlflow.log_figure(figure, path)
+        for name, figure in figures.items():
+            mlflow.log_figure(figure, f"{PLOTS_FOLDER}/{name}")
 
         with tempfile.TemporaryDirectory() as scratch:
             rows = Path(scratch) / Path(TEST_ROWS_ARTIFACT).name
@@ -173,3 +263,17 @@ def log_training_run(
     client.set_model_version_tag(MODEL_NAME, version, "test_period", split.test_period)
     client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
     return run_id, version
+
+
+def _log_metric_series(run_id: str, evaluation: Mapping[str, Any]) -> None:
+    """The weekly series in one batch call (hundreds of points; one call per point is slow)."""
+    import time
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(key, value, now, step) for key, value, step in week_metrics(evaluation)]
+    client = MlflowClient()
+    for start in range(0, len(metrics), 1000):  # MLflow's limit per batch
+        client.log_batch(run_id, metrics=metrics[start : start + 1000])

@@ -86,9 +86,9 @@ def test_table_run_writes_default_report_and_logs_to_mlflow(
     assert len(reports) == 1
     assert f"report: {reports[0]}" in result.output
 
-    from earlywarn.model.store import configure_mlflow
+    from earlywarn.model.store import DRIVERS_EXPERIMENT_NAME, configure_mlflow
 
-    configure_mlflow(mlflow_settings)
+    configure_mlflow(mlflow_settings, DRIVERS_EXPERIMENT_NAME)  # apart from training runs
     runs = mlflow.search_runs(filter_string="tags.run_type = 'drivers'", output_format="list")
     assert len(runs) == 1
     run = runs[0]

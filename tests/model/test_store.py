@@ -94,8 +94,6 @@ def test_round_trip_train_promote_load(
     assert run.data.metrics["test_roc_auc"] == pytest.approx(
         result.evaluation["overall"]["roc_auc"]
     )
-    assert "roc_auc_w4" in run.data.metrics
-    assert "baseline_roc_auc_w4" in run.data.metrics
     artifacts = {a.path for a in client(settings).list_artifacts(result.run_id, "plots")}
     assert {
         "plots/roc_pr.png",
@@ -104,6 +102,55 @@ def test_round_trip_train_promote_load(
         "plots/feature_importance.png",
         "plots/shap_summary.png",
     } <= artifacts
+    _reads_back_as_mlflow_users_expect(settings, result)
+
+
+def _reads_back_as_mlflow_users_expect(settings: Settings, result: TrainingResult) -> None:
+    """What an ML engineer finds with MlflowClient: weekly series, experiment kind, tags,
+    datasets, signature and input example."""
+    from mlflow import MlflowClient
+
+    from earlywarn.model.store import CLASSIC_ML_KIND, EXPERIMENT_KIND_TAG, EXPERIMENT_NAME
+
+    store = configure_mlflow(settings)
+    reader = MlflowClient(tracking_uri=store)
+    weeks = [row["week"] for row in result.evaluation["weeks"]]
+    assert len(weeks) >= 3
+    # One key per measure, one step per checkpoint week: the UI charts it over the term.
+    history = reader.get_metric_history(result.run_id, "roc_auc")
+    assert sorted(m.step for m in history) == weeks
+    by_week = {m.step: m.value for m in history}
+    for row in result.evaluation["weeks"]:
+        assert by_week[row["week"]] == pytest.approx(row["roc_auc"])
+    for key in ("baseline_roc_auc", "ece", "brier", "n"):
+        assert [m.step for m in reader.get_metric_history(result.run_id, key)] == weeks, key
+    run = reader.get_run(result.run_id)
+    assert not any("_w" in key and key.rsplit("_w", 1)[1].isdigit() for key in run.data.metrics)
+    # A classic machine-learning experiment, holding training runs only.
+    experiment = reader.get_experiment(run.info.experiment_id)
+    assert experiment.name == EXPERIMENT_NAME
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == CLASSIC_ML_KIND
+    tags = run.data.tags
+    assert tags["earlywarn.test_cohort"] == result.split.test_period
+    assert "not retained" in tags["earlywarn.label"]
+    assert "earlywarn.data_sha256" in tags
+    assert len(tags["mlflow.source.git.commit"]) == 40
+    assert "plots/" in tags["mlflow.note.content"]
+    # The rows it learned from and was tested on, as MLflow datasets.
+    contexts = {
+        tag.value
+        for dataset in run.inputs.dataset_inputs
+        for tag in dataset.tags
+        if tag.key == "mlflow.data.context"
+    }
+    assert contexts == {"training", "test"}
+    # The registered model carries a signature and an input example.
+    import mlflow
+
+    info = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/{result.model_version}")
+    assert info.signature is not None
+    assert "risk" in info.signature.outputs.input_names()
+    assert info.saved_input_example_info is not None
 
 
 def test_guard_refuses_a_worse_model_and_accepts_a_better_one(

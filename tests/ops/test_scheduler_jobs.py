@@ -64,6 +64,14 @@ def test_weekly_run_scores_sends_each_advisor_a_digest_and_records_the_run(
     assert len(recipients) == digest["digests"] + 1  # every advisor, then the operator
     assert recipients[-1] == "operator@uni.example"
     assert len(set(recipients)) == len(recipients)
+    # The operator summary names the model's MLflow run, which the MLflow UI can find.
+    from earlywarn.model.store import client, version_run_id
+
+    mlflow_run = version_run_id(settings, score["model_version"])
+    assert mlflow_run is not None
+    assert client(settings).get_run(mlflow_run).info.run_id == mlflow_run
+    summary_text = smtp_server.received[-1].message.get_body(("plain",)).get_content()
+    assert f"MLflow run {mlflow_run}" in summary_text
     runs = _job_runs(settings)
     assert [(r.job, r.status) for r in runs] == [("weekly", "ok")]
     assert runs[0].summary["steps"]["score"]["students"] == score["students"]
