@@ -154,3 +154,22 @@ def test_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "no such folder; pass the data folder" in str(result.exception)
+
+
+def test_student_level_intervals_hold_their_truth_and_narrow_with_students(
+    json_run: dict, small_institution: Path
+) -> None:
+    # The smallest honest test of "every student-level interval holds its truth and is within
+    # +/-5 points at 15,000 students": the shared 1,200-student institution (4 programs) for the
+    # truth; HC1 half-widths shrink as 1/sqrt(students), so each is scaled to 15,000 here, and
+    # benchmarks/drivers_coverage.py measures them on generated 15,000-student institutions.
+    truth = json.loads((small_institution / "_truth" / "drivers.json").read_text("utf-8"))
+    student_level = [r for r in json_run["drivers"] if r["cluster_level"] == "student"]
+    assert len(student_level) == 11
+    for row in student_level:
+        assert row["measurable"], row["driver"]
+        assert row["interval_method"] == "hc1"
+        assert row["clusters"] == row["n"]
+        assert row["ci_low_pp"] <= truth[row["driver"]] <= row["ci_high_pp"], row["driver"]
+        half_width = (row["ci_high_pp"] - row["ci_low_pp"]) / 2
+        assert half_width * math.sqrt(row["n"] / 15_000) < 5, row["driver"]
