@@ -124,7 +124,13 @@ def program_table(
                 "name": program["name"],
                 "students": count(program["students"]),
                 "retained": percent(program["retained_pct"]),
-                "values": [format_value(r.driver, means.get(r.driver)) for r in columns],
+                "values": [
+                    # a yes/no driver's mean is the share of students with it
+                    percent(means[r.driver] * 100)
+                    if r.yes_no and r.driver in means
+                    else format_value(r.driver, means.get(r.driver))
+                    for r in columns
+                ],
             }
         )
     return ProgramTable(drivers=list(columns), rows=rows)
