@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         f" load {loaded - started:.1f}s, frame {framed - loaded:.1f}s,"
         f" estimates {done - framed:.1f}s ({args.penalty} penalty)"
     )
-    print(f"{'driver':<38} {'truth':>7} {'estimate':>8} {'95% interval':>17} {'naive':>7}  covered")
+    print(
+        f"{'driver':<38} {'truth':>7} {'estimate':>8} {'95% interval':>17} {'naive':>7} "
+        f"{'q':>6}  {'interval':<28} covered"
+    )
     covered, errors, wrong_sign, rows = 0, [], [], 0
     for r in sorted(results, key=lambda r: r.driver):
         if r.driver not in truth:
@@ -77,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         interval = f"[{r.ci_low_pp:+.2f}, {r.ci_high_pp:+.2f}]"
         print(
             f"{r.driver:<38} {t:>+7.2f} {r.effect_pp:>+8.2f} {interval:>17} "
-            f"{r.naive_pp:>+7.2f}  {'yes' if inside else 'NO'}"
+            f"{r.naive_pp:>+7.2f} {r.q_value or 0:>6.3f}  {r.interval_method or '-':<28} "
+            f"{'yes' if inside else 'NO'}"
         )
     coverage = covered / rows
     mae = sum(errors) / len(errors)

@@ -114,6 +114,9 @@ class AnalysisFrame:
     controls: pd.DataFrame
     control_source: dict[str, str]
     unmeasurable: dict[str, str] = field(default_factory=dict)
+    # Each student's first-term courses, sorted and joined by "|" (missing when none): where a
+    # course-design driver varies (see earlywarn.analysis.inference).
+    course_sets: pd.Series | None = None
 
 
 def first_term_end(tables: Tables) -> pd.Series:
@@ -336,7 +339,29 @@ def build_analysis_frame(
         else:
             drivers[driver] = pd.to_numeric(features[driver], errors="coerce").astype(float)
     controls, source = build_controls(features, frame, tables)
-    return AnalysisFrame(frame, drivers, controls, source, unmeasurable)
+    return AnalysisFrame(
+        frame, drivers, controls, source, unmeasurable, first_term_course_sets(tables, frame)
+    )
+
+
+def first_term_course_sets(tables: Tables, students: pd.DataFrame) -> pd.Series:
+    """Each student's first-term course ids, sorted and joined by "|" (missing when none).
+
+    Students with the same set share every course-design value: the set is the unit at which
+    a course-design driver is assigned, so its interval is clustered by it.
+    """
+    enrollments = tables.enrollments
+    first = students["first_term_id"]
+    student = enrollments["student_id"].astype(str)
+    in_first = enrollments["term_id"].astype(str).to_numpy() == student.map(first).to_numpy()
+    courses = enrollments.loc[in_first, "course_id"].astype(str)
+    sets = courses.groupby(student[in_first].to_numpy()).agg(lambda c: "|".join(sorted(set(c))))
+    return sets.reindex(students.index)
+
+
+def courses_in(course_sets: pd.Series) -> int:
+    """How many distinct courses the given course sets hold."""
+    return len({course for joined in course_sets.dropna() for course in str(joined).split("|")})
 
 
 def _as_retained(labels: Any) -> pd.Series:

@@ -9,9 +9,10 @@ drop them, and they enter the final model as one dummy per program.
 The final model is a linear probability model, as the report assumes linear additive effects, so
 the effect of moving the driver from its 25th to its 75th percentile (0 to 1 for a yes/no driver),
 every control kept at its actual value, is ``coef * (p75 - p25)`` in probability and a hundred times
-that in percentage points. Its 95% interval is cluster-robust by program (CR1) with Student's t on
-G-1 degrees of freedom, the usual small-G correction; with a single program it falls back to
-heteroskedasticity-robust (HC1) errors.
+that in percentage points. Its 95% interval is computed at the level where the driver varies
+(:mod:`earlywarn.analysis.inference`): heteroskedasticity-robust (HC1) for a driver that varies
+between students, clustered for one that varies between courses (CR1 with t on G-1 degrees of
+freedom from 30 clusters, the wild cluster bootstrap with Webb weights below).
 """
 
 from __future__ import annotations
@@ -121,13 +122,15 @@ def cv_lasso_support(x: np.ndarray, y: np.ndarray, *, folds: int, random_state: 
 class DoubleLassoEffect:
     """The controlled effect of one driver on a 0/1 outcome, in percentage points.
 
-    ``fit(X, y, groups)``: ``X`` holds the driver column (``driver``) and every candidate control
-    as numeric columns without missing values; ``y`` is the 0/1 outcome; ``groups`` is each row's
-    program, used both as fixed effects (always kept) and as the clusters of the interval.
+    ``fit(X, y, groups, clusters=None)``: ``X`` holds the driver column (``driver``) and every
+    candidate control as numeric columns without missing values; ``y`` is the 0/1 outcome;
+    ``groups`` is each row's program (fixed effects, always kept); ``clusters`` is each row's
+    cluster for a driver that varies between clusters, or None for one that varies between rows.
 
     Hyperparameters follow scikit-learn's contract (no logic in ``__init__``); learned values end
     in ``_``: ``effect_pp_``, ``ci_low_pp_``, ``ci_high_pp_``, ``p25_``, ``p75_``, ``coef_``,
-    ``se_``, ``p_value_``, ``n_``, ``n_clusters_``, ``controls_`` (the union of both lassos'
+    ``se_``, ``p_value_``, ``n_``, ``n_programs_``, ``n_clusters_`` (rows for HC1),
+    ``interval_method_``, ``controls_`` (the union of both lassos'
     picks in ``X``'s column order, less the ``collinear_`` ones that add nothing),
     ``outcome_controls_``, ``driver_controls_``, ``aliases_``
     (candidates dropped as exact aliases of the driver) and ``model_`` (statsmodels results).
@@ -141,6 +144,8 @@ class DoubleLassoEffect:
         penalty: Literal["plugin", "cv"] = "plugin",
         cv_folds: int = 5,
         confidence: float = 0.95,
+        min_clusters: int = 30,
+        bootstrap_draws: int = 1999,
         random_state: int | None = 0,
     ) -> None:
         self.driver = driver
@@ -148,6 +153,8 @@ class DoubleLassoEffect:
         self.penalty = penalty
         self.cv_folds = cv_folds
         self.confidence = confidence
+        self.min_clusters = min_clusters
+        self.bootstrap_draws = bootstrap_draws
         self.random_state = random_state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -157,6 +164,8 @@ class DoubleLassoEffect:
             "penalty": self.penalty,
             "cv_folds": self.cv_folds,
             "confidence": self.confidence,
+            "min_clusters": self.min_clusters,
+            "bootstrap_draws": self.bootstrap_draws,
             "random_state": self.random_state,
         }
 
@@ -174,11 +183,11 @@ class DoubleLassoEffect:
             return cv_lasso_support(x, target, folds=self.cv_folds, random_state=self.random_state)
         raise ValueError(f"penalty must be 'plugin' or 'cv', not {self.penalty!r}")
 
-    def fit(self, X: pd.DataFrame, y: Any, groups: Any) -> Self:
+    def fit(self, X: pd.DataFrame, y: Any, groups: Any, clusters: Any = None) -> Self:
         import numpy as np
         import pandas as pd
-        import statsmodels.api as sm
-        from scipy import stats
+
+        from earlywarn.analysis.inference import coefficient_inference
 
         if self.driver not in X.columns:
             raise KeyError(f"driver column {self.driver!r} is not in X")
@@ -252,28 +261,30 @@ class DoubleLassoEffect:
         dummies = np.zeros((n, n_groups))
         dummies[np.arange(n), codes] = 1.0
         exog = np.column_stack([driver, kept, dummies])
-        model = sm.OLS(outcome, exog)
-        if n_groups >= 2:
-            result = model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
-            dof = n_groups - 1
-        else:
-            result = model.fit(cov_type="HC1", use_t=True)
-            dof = int(result.df_resid)
+        result, inference = coefficient_inference(
+            exog,
+            outcome,
+            None if clusters is None else np.asarray(clusters),
+            confidence=self.confidence,
+            min_clusters=self.min_clusters,
+            bootstrap_draws=self.bootstrap_draws,
+            random_state=self.random_state,
+        )
         self.model_ = result
         self.coef_ = float(result.params[0])
-        self.se_ = float(result.bse[0])
-        self.p_value_ = float(result.pvalues[0])
+        self.se_ = inference.se
+        self.p_value_ = inference.p_value
         self.n_ = n
-        self.n_clusters_ = n_groups
+        self.n_programs_ = n_groups
+        self.n_clusters_ = inference.clusters
+        self.interval_method_ = inference.method
         self.program_effects_ = dict(
             zip((str(p) for p in programs), result.params[1 + len(self.controls_) :], strict=True)
         )
-        critical = float(stats.t.ppf(0.5 + self.confidence / 2, dof))
         spread_pp = (self.p75_ - self.p25_) * 100
         self.effect_pp_ = self.coef_ * spread_pp
-        half = critical * self.se_ * abs(spread_pp)
-        self.ci_low_pp_ = self.effect_pp_ - half
-        self.ci_high_pp_ = self.effect_pp_ + half
+        ends = sorted((inference.low * spread_pp, inference.high * spread_pp))
+        self.ci_low_pp_, self.ci_high_pp_ = ends
         return self
 
     def predict(self, X: pd.DataFrame, groups: Any) -> np.ndarray:

@@ -10,10 +10,10 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from earlywarn.analysis.analysis import DriverEffect, analyse_drivers
 
@@ -22,21 +22,25 @@ if TYPE_CHECKING:
 
 Penalty = Literal["plugin", "cv"]
 
+_SELECTION = {
+    "plugin": "with the plug-in penalty of Belloni, Chen, Chernozhukov and Hansen",
+    "cv": "each penalty chosen by 5-fold cross-validation",
+}
+_INTERVALS = (
+    "Intervals are computed where each driver varies: heteroskedasticity-robust (HC1) for "
+    "student behaviour and open content, which vary between students; clustered by first-term "
+    "course set for course design, which varies between courses (CR1 with Student's t from 30 "
+    "clusters, the wild cluster bootstrap with Webb weights below). q-values adjust the p-values "
+    "for testing every driver at once (Benjamini-Hochberg); a course-design estimate resting on "
+    "fewer courses than the driver_min_courses setting is a hint, not a finding."
+)
 METHOD_TEXT = {
-    "plugin": (
+    penalty: (
         "One linear probability model per driver, with program fixed effects always in. Controls "
         "are chosen by double lasso (a lasso of retention and a lasso of the driver on every "
-        "candidate control, keeping the union), with the plug-in penalty of Belloni, Chen, "
-        "Chernozhukov and Hansen. Intervals are cluster-robust by program, with Student's t on "
-        "programs minus one degrees of freedom."
-    ),
-    "cv": (
-        "One linear probability model per driver, with program fixed effects always in. Controls "
-        "are chosen by double lasso (a lasso of retention and a lasso of the driver on every "
-        "candidate control, keeping the union), each penalty chosen by 5-fold cross-validation. "
-        "Intervals are cluster-robust by program, with Student's t on programs minus one "
-        "degrees of freedom."
-    ),
+        f"candidate control, keeping the union), {selection}. {_INTERVALS}"
+    )
+    for penalty, selection in _SELECTION.items()
 }
 
 
@@ -49,11 +53,18 @@ class DriversRun:
     students: int
     programs: int
     run_id: str | None
+    program_rows: list[dict[str, Any]] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
 
 
-def results_json(results: list[DriverEffect]) -> str:
-    """The ``--json`` output: a list of one object per driver, ranked."""
-    return json.dumps([r.as_json() for r in results], indent=2)
+def results_json(results: list[DriverEffect], students: int, programs: list[dict[str, Any]]) -> str:
+    """The ``--json`` output: ``{"drivers": [...], "n": students, "programs": [...]}``.
+
+    ``drivers`` holds one object per driver, ranked; ``programs`` one per program (id, name,
+    students, retention in percent, each driver's mean).
+    """
+    payload = {"drivers": [r.as_json() for r in results], "n": students, "programs": programs}
+    return json.dumps(payload, indent=2)
 
 
 def default_report_path(settings: Settings, today: date) -> Path:
@@ -88,6 +99,7 @@ def run_drivers(
     """
     from earlywarn.analysis.design import DRIVERS, build_analysis_frame
     from earlywarn.analysis.report import render_html
+    from earlywarn.analysis.summary import program_summaries, summary_sentences
     from earlywarn.contract.load import load_tables
 
     say = progress or (lambda message: None)
@@ -96,9 +108,20 @@ def run_drivers(
     say("building the first-term analysis frame")
     analysis = build_analysis_frame(tables, pass_score=settings.pass_score)
     say(f"estimating {len(DRIVERS)} drivers on {len(analysis.students)} students")
-    results = analyse_drivers(analysis, penalty=penalty, random_state=settings.seed)
+    min_courses = settings.driver_min_courses
+    results = analyse_drivers(
+        analysis, penalty=penalty, random_state=settings.seed, min_courses=min_courses
+    )
     students = len(analysis.students)
     programs = int(analysis.students["program_id"].nunique())
+    names = dict(
+        zip(
+            tables.programs["program_id"].astype(str),
+            tables.programs["name"].astype(str),
+            strict=True,
+        )
+    )
+    program_rows = program_summaries(analysis.students, analysis.drivers, names)
     html = render_html(
         results,
         institution=Path(data_dir).resolve().name,
@@ -106,6 +129,8 @@ def run_drivers(
         students=students,
         programs=programs,
         method=METHOD_TEXT[penalty],
+        program_rows=program_rows,
+        min_courses=min_courses,
         templates_dir=settings.templates_dir,
     )
     report_path = Path(out) if out is not None else default_report_path(settings, today)
@@ -119,13 +144,17 @@ def run_drivers(
             settings,
             results,
             html_path=report_path,
-            json_text=results_json(results),
+            json_text=results_json(results, students, program_rows),
             params={
                 "data_dir": str(Path(data_dir).resolve()),
                 "penalty": penalty,
                 "students": students,
                 "programs": programs,
                 "pass_score": settings.pass_score,
+                "driver_min_courses": min_courses,
             },
         )
-    return DriversRun(results, report_path, students, programs, run_id)
+    summary = summary_sentences(
+        results, students=students, programs=programs, min_courses=min_courses
+    )
+    return DriversRun(results, report_path, students, programs, run_id, program_rows, summary)

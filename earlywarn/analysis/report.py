@@ -1,10 +1,13 @@
-"""Rendering the driver analysis: the terminal table, the JSON list and the HTML report.
+"""Rendering the driver analysis: the terminal table and the HTML report.
 
-The HTML report is one self-contained file: an inline SVG chart in the style of the report's
+Drivers appear under their plain names (:mod:`earlywarn.analysis.glossary`) and numbers in the
+formats of :mod:`earlywarn.analysis.summary`. The HTML report is one self-contained file: the
+three-sentence summary, an inline SVG chart in the style of the report's
 figures (one horizontal bar per driver with its 95% interval and a mark for the naive comparison,
-grouped into open content, course structure and student behaviour), the table of numbers, and one
-sentence per driver on what it means for a program. Everything the data supplies goes through
-the shared Jinja2 environment (:mod:`earlywarn.core.templating`), autoescape on.
+grouped into open content, course structure and student behaviour), the table of numbers, the
+per-program table, and one sentence per driver on what it means for a program. Everything the
+data supplies goes through the shared Jinja2 environment (:mod:`earlywarn.core.templating`),
+autoescape on.
 """
 
 from __future__ import annotations
@@ -13,129 +16,14 @@ import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from earlywarn.analysis.analysis import DriverEffect
 from earlywarn.analysis.design import DRIVER_GROUPS
+from earlywarn.analysis.glossary import GLOSSARY, plain_name
+from earlywarn.analysis.summary import count, format_value, interval, points, probability
 
 TEMPLATE = "drivers_report.html"
-
-# What each driver is, as the subject of a sentence, and what a program can do about it.
-MEANING: dict[str, tuple[str, str]] = {
-    "completed_open_course": (
-        "Having finished an open course before the degree began",
-        "Pointing applicants to a relevant open course before they start is a cheap way to build "
-        "the habit early.",
-    ),
-    "stackable_open_course": (
-        "Having enrolled in an open course that shares material with the degree",
-        "Stackable open courses let future students try the program before they commit.",
-    ),
-    "first_assessment_on_time": (
-        "Passing the first graded assessment by its deadline",
-        "Reminders, office hours and quick answers before the first deadline target this moment.",
-    ),
-    "days_active_first_term": (
-        "Studying on more separate days in the first term",
-        "Short, frequent tasks bring students back more often than a few long sessions.",
-    ),
-    "learning_hours_first_term": (
-        "Spending more hours learning in the first term",
-        "Read it beside days active: a steady rhythm can matter more than total time.",
-    ),
-    "days_active_before_first_deadline": (
-        "Studying on more separate days before the first deadline",
-        "Small tasks in the first week help new students settle into a routine.",
-    ),
-    "learning_hours_before_first_deadline": (
-        "Spending more hours learning before the first deadline",
-        "An early workload that is clear and steady helps students plan their first weeks.",
-    ),
-    "grade_first_term": (
-        "A higher mean final grade in the first term",
-        "Students slipping in their first term are the ones to reach early; clearer grading "
-        "criteria help more than easier tests.",
-    ),
-    "courses_enrolled": (
-        "Taking more courses in the first term",
-        "Advice on course load at enrolment should weigh momentum against the risk of overload.",
-    ),
-    "courses_dropped": (
-        "Dropping more first-term courses",
-        "A dropped course is a signal worth a conversation with an advisor.",
-    ),
-    "dropped_after_deadline": (
-        "Dropping a course after the drop deadline",
-        "Late drops often follow a crisis; an advisor's call soon after one can help.",
-    ),
-    "has_staff_graded": (
-        "First-term courses with at least one staff-graded assessment",
-        "Expert feedback on at least one assignment per course may repay the staff time.",
-    ),
-    "has_hands_on": (
-        "First-term courses with a hands-on graded assignment",
-        "Applied work (code, writing, peer review, team projects) keeps students invested.",
-    ),
-    "practice_share": (
-        "A larger share of practice items among a course's ungraded items",
-        "Swapping some readings or videos for low-stakes practice is a design lever to test.",
-    ),
-    "video_share": (
-        "A larger share of videos among a course's ungraded items",
-        "Videos are a means, not an end; their mix with practice is what to review.",
-    ),
-    "reading_share": (
-        "A larger share of readings among a course's ungraded items",
-        "Long reading lists can be broken up with practice and short videos.",
-    ),
-    "staff_grade_share": (
-        "More of the course grade coming from staff-graded work",
-        "How much of the grade rests on expert grading is a course design choice to revisit.",
-    ),
-    "peer_grade_share": (
-        "More of the course grade coming from peer-graded work",
-        "Peer review works best as part of the grade, not most of it.",
-    ),
-    "quiz_grade_share": (
-        "More of the course grade coming from quizzes",
-        "Quizzes check understanding quickly but should not carry the whole grade.",
-    ),
-    "graded_weight_centroid": (
-        "Grade weight placed later in the course, as with a final project",
-        "A final project works best with milestones that spread the work across the term.",
-    ),
-    "max_item_weight": (
-        "A heavier single largest assessment",
-        "Very heavy single assessments raise the stakes; scaffolding them can help.",
-    ),
-    "course_median_days_active": (
-        "Courses whose past students studied on more separate days",
-        "Courses built for regular short visits tend to keep students coming back.",
-    ),
-}
-
-PERCENT_DRIVERS = frozenset(
-    {
-        "practice_share",
-        "video_share",
-        "reading_share",
-        "staff_grade_share",
-        "peer_grade_share",
-        "quiz_grade_share",
-        "has_staff_graded",
-        "has_hands_on",
-    }
-)
-
-
-def format_value(driver: str, value: float | None) -> str:
-    """A driver value as a reader expects it (shares in percent, counts without decimals)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if driver in PERCENT_DRIVERS:
-        return f"{value * 100:.1f}%"
-    if float(value).is_integer():
-        return f"{int(value)}"
-    return f"{value:.2f}"
 
 
 def movement(result: DriverEffect) -> str:
@@ -146,7 +34,8 @@ def movement(result: DriverEffect) -> str:
 
 def sentence(result: DriverEffect) -> str:
     """One sentence, in plain words, on what the estimate says and what a program can do."""
-    subject, advice = MEANING.get(result.driver, (result.driver, ""))
+    entry = GLOSSARY.get(result.driver)
+    subject, advice = (entry.subject, entry.advice) if entry else (result.driver, "")
     if not result.measurable:
         return f"{subject}: not measurable in this data ({result.reason})."
     assert result.effect_pp is not None
@@ -163,33 +52,53 @@ def sentence(result: DriverEffect) -> str:
     direction = "higher" if result.effect_pp >= 0 else "lower"
     finding = (
         f"went with {abs(result.effect_pp):.1f} points {direction} first-year retention"
-        f" (95% interval {result.ci_low_pp:+.1f} to {result.ci_high_pp:+.1f})"
+        f" (95% interval {interval(result.ci_low_pp, result.ci_high_pp)})"
     )
     if covers_zero:
         finding += ", an effect this data cannot tell apart from none"
+    if result.hint:
+        finding += (
+            f"; it rests on only {count(result.courses)} courses, so read it as a hint, "
+            "not a finding"
+        )
     return f"{subject} ({span}) {finding}. {advice}"
 
 
+def rests_on(result: DriverEffect) -> str:
+    """What the estimate rests on: students, and courses for a course-design driver."""
+    if result.courses is None:
+        return f"{count(result.n)} students"
+    return f"{count(result.n)} students, {count(result.courses)} courses"
+
+
+def status(result: DriverEffect) -> str:
+    """finding (q < 0.05), hint (too few courses), or nothing."""
+    if result.hint:
+        return "hint"
+    return "finding" if result.finding else ""
+
+
 def terminal_table(results: list[DriverEffect]) -> str:
-    """The ranked table the command prints."""
+    """The ranked table the command prints, one driver per line under its plain name."""
     header = (
-        f"{'driver':<38} {'effect':>7} {'95% interval':>17} {'naive':>7}  "
-        f"{'p25 -> p75':<20} {'n':>6}"
+        f"{'driver':<46} {'effect':>6} {'95% interval':>15} {'naive':>6} {'q':>6}  "
+        f"{'rests on':<26} {'':<7} {'p25 -> p75'}"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         if not r.measurable:
-            lines.append(f"{r.driver:<38} not measurable: {r.reason}")
+            lines.append(f"{r.name or plain_name(r.driver):<46} not measurable: {r.reason}")
             continue
-        interval = f"[{r.ci_low_pp:+.1f}, {r.ci_high_pp:+.1f}]"
         lines.append(
-            f"{r.driver:<38} {r.effect_pp:>+7.1f} {interval:>17} {r.naive_pp:>+7.1f}  "
-            f"{movement(r):<20} {r.n:>6}"
+            f"{r.name or plain_name(r.driver):<46} {points(r.effect_pp):>6} "
+            f"{interval(r.ci_low_pp, r.ci_high_pp):>15} {points(r.naive_pp):>6} "
+            f"{probability(r.q_value):>6}  {rests_on(r):<26} {status(r):<7} {movement(r)}"
         )
     lines.append("")
     lines.append(
         "effect: controlled change in first-year retention (percentage points) from p25 to p75 "
-        "(0 to 1 for yes/no); naive: the same change without controls."
+        "(no to yes for yes/no); naive: the same change without controls; q: Benjamini-Hochberg "
+        "q-value across the drivers tested; hint: a course-design estimate on too few courses."
     )
     return "\n".join(lines)
 
@@ -256,7 +165,9 @@ def build_chart(results: list[DriverEffect]) -> Chart:
             r = by_name[name]
             if not r.measurable or r.effect_pp is None:
                 rows.append(
-                    ChartRow(y=y, label=name, measurable=False, value_text="not measurable")
+                    ChartRow(
+                        y=y, label=plain_name(name), measurable=False, value_text="not measurable"
+                    )
                 )
             else:
                 assert r.ci_low_pp is not None
@@ -265,14 +176,14 @@ def build_chart(results: list[DriverEffect]) -> Chart:
                 rows.append(
                     ChartRow(
                         y=y,
-                        label=name,
+                        label=plain_name(name),
                         bar_x=left,
                         bar_width=max(right - left, 1.0),
                         ci_x1=x_of(r.ci_low_pp),
                         ci_x2=x_of(r.ci_high_pp),
                         naive_x=x_of(r.naive_pp) if r.naive_pp is not None else None,
                         positive=r.effect_pp >= 0,
-                        value_text=f"{r.effect_pp:+.1f}",
+                        value_text=points(r.effect_pp),
                     )
                 )
             y += row_height
@@ -302,29 +213,44 @@ def render_html(
     students: int,
     programs: int,
     method: str,
+    program_rows: list[dict[str, Any]] | None = None,
+    min_courses: int = 30,
     templates_dir: Path | None = None,
 ) -> str:
     """The self-contained HTML report."""
+    from earlywarn.analysis.summary import program_table, summary_sentences
+    from earlywarn.core.templating import render, template_environment
+
     rows = [
         {
             "result": r,
+            "name": r.name or plain_name(r.driver),
+            "effect": points(r.effect_pp),
+            "interval": interval(r.ci_low_pp, r.ci_high_pp),
+            "naive": points(r.naive_pp),
+            "p_value": probability(r.p_value),
+            "q_value": probability(r.q_value),
+            "rests_on": rests_on(r),
+            "status": status(r),
             "movement": movement(r) if r.measurable else "-",
             "sentence": sentence(r),
         }
         for r in results
     ]
-    from earlywarn.core.templating import render, template_environment
-
-    html = render(
+    return render(
         template_environment(templates_dir),
         TEMPLATE,
         institution=institution,
         generated_on=generated_on.isoformat(),
-        students=students,
+        students=count(students),
         programs=programs,
+        summary=summary_sentences(
+            results, students=students, programs=programs, min_courses=min_courses
+        ),
+        program_table=program_table(program_rows or [], results),
+        min_courses=min_courses,
         method=method,
         rows=rows,
         chart=build_chart(results),
         groups=DRIVER_GROUPS,
     )
-    return html

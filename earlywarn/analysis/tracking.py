@@ -43,6 +43,8 @@ def log_drivers_run(
                 metrics[f"effect_pp.{r.driver}"] = r.effect_pp
                 metrics[f"ci_low_pp.{r.driver}"] = float(r.ci_low_pp or 0.0)
                 metrics[f"ci_high_pp.{r.driver}"] = float(r.ci_high_pp or 0.0)
+                if r.q_value is not None:
+                    metrics[f"q_value.{r.driver}"] = r.q_value
         mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(html_path), artifact_path="drivers")
         with tempfile.TemporaryDirectory() as folder:

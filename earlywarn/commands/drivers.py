@@ -34,9 +34,11 @@ def command(
 
     One model per driver, controlled for everything else the data knows (double lasso, program
     fixed effects), as in the technical appendix of Coursera's "Drivers of Retention in Online
-    Degree Programs". Prints a ranked table (effect in percentage points from the 25th to the
-    75th percentile, 95% interval, the naive comparison without controls), writes an HTML report
-    with a chart, and logs the run to MLflow (tag run_type=drivers). Needs first-term students
+    Degree Programs". Prints a three-sentence summary and a ranked table (effect in percentage
+    points from the 25th to the 75th percentile, 95% interval, the naive comparison without
+    controls, the q-value, what the estimate rests on), writes an HTML report with a chart and
+    a per-program table, and logs the run to MLflow (tag run_type=drivers). --json prints
+    {"drivers": [...], "n": students, "programs": [...]} instead. Needs first-term students
     whose first-year outcome is known (an anniversary term in the data, or an outcomes table).
     Progress goes to stderr.
 
@@ -64,12 +66,14 @@ def command(
         progress=step,
     )
     if as_json:
-        click.echo(results_json(run.results))
+        click.echo(results_json(run.results, run.students, run.program_rows))
         return
     click.echo(
-        f"{run.students} first-term students with a known first-year outcome, "
+        f"{run.students:,} first-term students with a known first-year outcome, "
         f"{run.programs} program(s)"
     )
+    click.echo(" ".join(run.summary))
+    click.echo("")
     click.echo(terminal_table(run.results))
     click.echo(f"report: {run.report_path}")
     if run.run_id:

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
         default=0.05, gt=0, description="Largest calibration error (ECE) a promoted model may have."
     )
 
+    # The driver analysis
+    driver_min_courses: int = Field(
+        default=30,
+        ge=1,
+        description="Fewest first-term courses a course-design driver's estimate must rest on to "
+        "be reported as a finding; below it the report marks the estimate as a hint.",
+    )
+
     # Scoring and digests
     tier_high: float = Field(
         default=0.5, gt=0, lt=1, description="Risk of not being retained at or above which: high."

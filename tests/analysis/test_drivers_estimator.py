@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 
 from earlywarn.analysis.estimator import DoubleLassoEffect, plugin_lasso_support
+from earlywarn.analysis.inference import CR1, HC1
 from earlywarn.analysis.naive import naive_effect_pp
 from earlywarn.core.errors import DriverNotMeasurable
 
@@ -54,13 +55,14 @@ def test_controls_remove_the_confounders_bias() -> None:
     assert naive > est.ci_high_pp_  # the raw comparison overstates the effect
     assert abs(naive - truth) > 3 * abs(est.effect_pp_ - truth)
     assert est.n_ == len(frame)
-    assert est.n_clusters_ == 8
+    assert est.n_programs_ == 8
+    assert est.interval_method_ == "hc1"
 
 
-def test_interval_covers_the_truth_in_most_replications() -> None:
+def test_interval_covers_the_truth_in_most_replications_with_four_programs() -> None:
     covered = 0
     for seed in range(20):
-        frame, retained, program, truth = simulate(seed=100 + seed, n=1500)
+        frame, retained, program, truth = simulate(seed=100 + seed, n=1500, programs=4)
         est = DoubleLassoEffect("driver").fit(frame, retained, program)
         covered += est.ci_low_pp_ <= truth <= est.ci_high_pp_
     assert covered >= 17
@@ -152,3 +154,45 @@ def test_follows_the_scikit_learn_parameter_contract() -> None:
     frame, retained, program, _ = simulate(seed=10, n=200)
     with pytest.raises(ValueError, match="penalty"):
         DoubleLassoEffect("driver", penalty="ridge").fit(frame, retained, program)
+
+
+def simulate_course_design(
+    *, seed: int, courses: int, n: int = 3000, shock: float = 0.2
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, float]:
+    """A driver set by each student's course, retention with a shared shock per course.
+
+    Returns controls with the driver, retention, program, course, and the true effect (pp).
+    """
+    rng = np.random.default_rng(seed)
+    course = rng.integers(0, courses, n)
+    program = course % 4
+    design = rng.normal(size=courses)
+    course_shock = rng.normal(0, shock, courses)
+    confounder = rng.normal(size=n)
+    driver = design[course]
+    probability = 0.6 + 0.03 * driver + 0.05 * confounder + course_shock[course]
+    retained = (rng.random(n) < np.clip(probability, 0, 1)).astype(float)
+    frame = pd.DataFrame({"driver": driver, "confounder": confounder})
+    for j in range(5):
+        frame[f"noise_{j}"] = rng.normal(size=n)
+    p25, p75 = np.percentile(driver, [25, 75])
+    return frame, retained, program.astype(str), course.astype(str), 3.0 * (p75 - p25)
+
+
+def test_a_course_design_driver_is_clustered_by_course() -> None:
+    # A shared shock per course makes students of one course alike: errors that treat them as
+    # independent (HC1) are too small, clustering by course holds its nominal level.
+    clustered = independent = 0
+    for seed in range(20):
+        frame, retained, program, course, truth = simulate_course_design(
+            seed=300 + seed, courses=40, n=1500
+        )
+        est = DoubleLassoEffect("driver").fit(frame, retained, program, course)
+        assert est.interval_method_ == CR1
+        assert est.n_clusters_ == 40
+        clustered += est.ci_low_pp_ <= truth <= est.ci_high_pp_
+        naive = DoubleLassoEffect("driver").fit(frame, retained, program)
+        assert naive.interval_method_ == HC1
+        independent += naive.ci_low_pp_ <= truth <= naive.ci_high_pp_
+    assert clustered >= 17
+    assert independent <= 13

@@ -9,7 +9,9 @@ import pytest
 
 from earlywarn.analysis.analysis import DriverEffect, group_of, rank
 from earlywarn.analysis.design import DRIVERS
+from earlywarn.analysis.glossary import plain_name
 from earlywarn.analysis.report import build_chart, render_html, sentence, terminal_table
+from earlywarn.analysis.summary import program_summaries, summary_sentences
 from earlywarn.features.catalogue import YES_NO_DRIVERS
 
 
@@ -28,6 +30,9 @@ def effect(driver: str, value: float, low: float, high: float, **extra: object) 
         "naive_pp": value * 2,
         "programs": 4,
         "controls": ["age"],
+        "name": plain_name(driver),
+        "p_value": 0.001 if abs(value) > 3 else 0.4,
+        "q_value": 0.004 if abs(value) > 3 else 0.6,
     }
     fields.update(extra)
     return DriverEffect(**fields)  # type: ignore[arg-type]
@@ -64,12 +69,13 @@ def test_terminal_table_has_every_driver_with_effect_naive_and_interval(
 ) -> None:
     table = terminal_table(results)
     for r in results:
-        line = next(line for line in table.splitlines() if line.startswith(r.driver + " "))
+        line = next(line for line in table.splitlines() if line.startswith(plain_name(r.driver)))
         if r.measurable:
             assert f"{r.effect_pp:+.1f}" in line
-            assert f"[{r.ci_low_pp:+.1f}, {r.ci_high_pp:+.1f}]" in line
+            assert f"{r.ci_low_pp:+.1f} to {r.ci_high_pp:+.1f}" in line
             assert f"{r.naive_pp:+.1f}" in line
-            assert "1200" in line
+            assert "1,200 students" in line
+            assert ("0.004" if abs(r.effect_pp or 0) > 3 else "0.600") in line
         else:
             assert "not measurable: the data has no activity table" in line
 
@@ -87,8 +93,8 @@ def test_html_shows_every_driver_in_the_chart_table_and_sentences(
     )
     svg = html[html.index("<svg") : html.index("</svg>")]
     for driver in DRIVERS:
-        assert f">{driver}</text>" in svg
-        assert f"<strong>{driver}</strong>" in html
+        assert f">{plain_name(driver)}</text>" in svg
+        assert f"<strong>{plain_name(driver)}</strong>" in html
     for group in ("Open content", "Course structure", "Student behaviour"):
         assert f">{group}</text>" in svg
     # one bar and one naive diamond per measurable driver
@@ -145,3 +151,58 @@ def test_names_from_the_data_are_escaped() -> None:
     assert "Smith &amp; &lt;Jones&gt; College" in html
     assert "&lt;b&gt;tags&lt;/b&gt; &amp; ampersands" in html
     assert not re.search(r"<b>tags", html)
+
+
+def test_summary_names_only_findings_and_says_how_many_were_tested(
+    results: list[DriverEffect],
+) -> None:
+    hinted = [
+        r if r.driver != "has_staff_graded" else DriverEffect(**{**r.__dict__, "hint": True})
+        for r in results
+    ]
+    first, second, third = summary_sentences(hinted, students=1200, programs=4, min_courses=30)
+    assert first.startswith("Of 21 drivers tested on 1,200 students in 4 programs, ")
+    named = [r for r in hinted if r.finding]
+    assert named
+    assert all(abs(r.effect_pp or 0) > 3 for r in named)
+    top = sorted(named, key=lambda r: -abs(r.effect_pp or 0))[:3]
+    for r in top:
+        assert f"({r.effect_pp:+.1f} points)" in first
+    for r in hinted:
+        if not r.finding:
+            assert plain_name(r.driver).lower() not in first.lower()
+    assert "1 course-design estimate rests on fewer than 30 courses and is a hint" in second
+    assert "1 driver could not be measured" in second
+    assert "not experiments" in third
+
+
+def test_per_program_table_shows_each_program_and_the_top_findings(
+    results: list[DriverEffect],
+) -> None:
+    import pandas as pd
+
+    students = pd.DataFrame(
+        {"program_id": ["P1", "P1", "P2"], "retained": [1.0, 0.0, 1.0]}, index=["a", "b", "c"]
+    )
+    drivers = pd.DataFrame({"has_staff_graded": [1.0, 0.5, 0.0]}, index=["a", "b", "c"])
+    rows = program_summaries(students, drivers, {"P1": "Master of <Arts>"})
+    assert rows[0] == {
+        "program_id": "P1",
+        "name": "Master of <Arts>",
+        "students": 2,
+        "retained_pct": 50.0,
+        "driver_means": {"has_staff_graded": 0.75},
+    }
+    html = render_html(
+        results,
+        institution="Demo U",
+        generated_on=date(2026, 10, 19),
+        students=3,
+        programs=2,
+        method="m",
+        program_rows=rows,
+    )
+    table = html[html.index('id="programs"') : html.index("</table>", html.index('id="programs"'))]
+    assert "Master of &lt;Arts&gt;" in table
+    assert '<td class="num">50.0%</td>' in table
+    assert table.count("<tr>") == 3  # the header and two programs
