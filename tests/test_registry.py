@@ -91,8 +91,8 @@ def test_round_trip_train_promote_load(
     )
     # The run holds what a person looks at and what the guard needs.
     run = client(settings).get_run(result.run_id)
-    assert run.data.metrics["test_roc_auc"] == pytest.approx(
-        result.evaluation["overall"]["roc_auc"]
+    assert run.data.metrics["window_mean_roc_auc"] == pytest.approx(
+        result.evaluation["window"]["mean_roc_auc"]
     )
     assert "roc_auc_w4" in run.data.metrics
     assert "baseline_roc_auc_w4" in run.data.metrics

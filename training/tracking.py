@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.registry import CHALLENGER, MODEL_NAME, configure_mlflow, log_retention_model
-from training.evaluate import CALIBRATION_DIAGNOSTICS, METRICS
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -42,26 +41,30 @@ def data_fingerprint(tables: Tables, data_dir: Path, as_of: Any) -> dict[str, An
 
 
 def _metric_items(evaluation: Mapping[str, Any]) -> dict[str, float]:
-    """Flat MLflow metric names: ``test_<m>`` overall, ``<m>_w<week>`` per checkpoint week, the
-    same with ``baseline_`` and ``oracle_`` prefixes, and the model's calibration diagnostics."""
-    names = [
-        *METRICS,
-        *CALIBRATION_DIAGNOSTICS,
-        *(f"baseline_{m}" for m in METRICS),
-        *(f"oracle_{m}" for m in METRICS),
-    ]
+    """Flat MLflow metric names: ``<key>_w<week>`` for every numeric field of each week's row
+    (model, ``baseline_``, ``prior_`` and ``oracle_`` metrics, calibration diagnostics; an
+    interval ``roc_auc_ci`` as ``roc_auc_ci_low``/``_high``), and ``window_<key>`` for the
+    window summary's means."""
     flat: dict[str, float] = {}
-    for name in names:
-        value = evaluation["overall"].get(name)
-        if value is not None and not math.isnan(value):
-            flat[f"test_{name}"] = float(value)
-        for row in evaluation["weeks"]:
-            value = row.get(name)
-            if value is not None and not math.isnan(value):
-                flat[f"{name}_w{row['week']}"] = float(value)
-        value = evaluation["last_checkpoint"].get(name)
-        if value is not None and not math.isnan(value):
-            flat[f"last_checkpoint_{name}"] = float(value)
+
+    def put(name: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        if not math.isnan(value):
+            flat[name] = float(value)
+
+    for row in evaluation["weeks"]:
+        for key, value in row.items():
+            if key == "week":
+                continue
+            if isinstance(value, list | tuple) and len(value) == 2:
+                put(f"{key}_low_w{row['week']}", value[0])
+                put(f"{key}_high_w{row['week']}", value[1])
+            else:
+                put(f"{key}_w{row['week']}", value)
+    for key, value in evaluation.get("window", {}).items():
+        if key.startswith("mean_"):
+            put(f"window_{key}", value)
     return flat
 
 
@@ -98,7 +101,7 @@ def log_training_run(
                 "include_sensitive_attributes": settings.include_sensitive_attributes,
                 "as_of": str(result.as_of),
                 "test_period": split.test_period,
-                "held_out_period": split.held_out_period,
+                "train_periods": ", ".join(split.train_periods),
                 "n_features": len(model.feature_names),
                 "data_sha256": (fingerprint or {}).get("sha256", ""),
             }
@@ -134,6 +137,11 @@ def log_training_run(
             )
         mlflow.log_dict(dict(result.evaluation), METRICS_ARTIFACT)
         mlflow.log_dict(dict(result.audit), "evaluation/audit.json")
+        mlflow.log_dict(dict(result.fairness), "evaluation/fairness.json")
+        mlflow.log_metric("trees", float(model.best_iteration_))
+        gap = result.fairness.get("largest_calibration_gap_beyond_noise")
+        if gap is not None:
+            mlflow.log_metric("fairness_calibration_gap_beyond_noise", float(gap))
 
         y = result.test_at_risk.to_numpy()
         figures = {
