@@ -555,6 +555,8 @@ class RetentionModel:
         self.linear_: MonotoneLinear | None = None
         # Why this form was kept over the other, when training compared both (training/select.py).
         self.base_choice_: dict[str, float] | None = None
+        # Each cross-fitting fold's kept iterations, when training chose the trees so.
+        self.fold_trees_: list[int] = []
         init_train = init_eval = None
         if self.linear_base:
             self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
