@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     promote_max_ece: float = Field(
         default=0.05, gt=0, description="Largest calibration error (ECE) a promoted model may have."
     )
+    promote_max_calibration_gap: float = Field(
+        default=0.05,
+        ge=0,
+        description="Largest calibration gap between groups, beyond its noise, a promoted model "
+        "may have.",
+    )
 
     # Scoring and digests
     tier_high: float = Field(

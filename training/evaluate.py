@@ -102,12 +102,33 @@ def classification_metrics(
     return out
 
 
+def weighted_auc_draws(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The ROC-AUC of scores ``p`` on labels ``y`` under each row of ``weights`` (draws x rows):
+    the weighted Mann-Whitney statistic, ties counting one half (NaN where a draw holds one
+    class only). Vectorised over draws, so a bootstrap costs one sort."""
+    import numpy as np
+
+    order = np.argsort(p, kind="stable")
+    y, weights = np.asarray(y, dtype=int)[order], np.asarray(weights, dtype=float)[:, order]
+    tie = np.unique(np.asarray(p, dtype=float)[order], return_inverse=True)[1]
+    neg = weights * (y == 0)
+    pos = weights * (y == 1)
+    # Negative weight strictly below each tie group, and inside it.
+    group_neg = np.zeros((len(weights), int(tie.max()) + 1 if len(tie) else 0))
+    np.add.at(group_neg.T, tie, neg.T)
+    below = np.cumsum(group_neg, axis=1) - group_neg
+    wins = (pos * (below[:, tie] + 0.5 * group_neg[:, tie])).sum(axis=1)
+    total = pos.sum(axis=1) * neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: np.ndarray = np.where(total > 0, wins / np.where(total > 0, total, 1), np.nan)
+    return result
+
+
 def bootstrap_auc_interval(
     at_risk: np.ndarray, risk: np.ndarray, *, draws: int = AUC_BOOTSTRAP_DRAWS, seed: int = 0
 ) -> list[float] | None:
     """A 95% percentile bootstrap interval of the ROC-AUC, resampling rows (one per student in a
-    week) with replacement. Vectorised over draws: each draw's AUC is the weighted Mann-Whitney
-    statistic with multinomial counts as weights, ties counting one half."""
+    week) with replacement (:func:`weighted_auc_draws` with multinomial counts as weights)."""
     import numpy as np
 
     y = np.asarray(at_risk, dtype=int)
@@ -115,19 +136,9 @@ def bootstrap_auc_interval(
     if len(y) < 2 or not 0 < y.sum() < len(y):
         return None
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=draws).astype(float)
-    order = np.argsort(p, kind="stable")
-    y, weights = y[order], weights[:, order]
-    tie = np.unique(p[order], return_inverse=True)[1]
-    neg = weights * (y == 0)
-    pos = weights * (y == 1)
-    # Negative weight strictly below each tie group, and inside it.
-    group_neg = np.zeros((draws, tie.max() + 1))
-    np.add.at(group_neg.T, tie, neg.T)
-    below = np.cumsum(group_neg, axis=1) - group_neg
-    wins = (pos * (below[:, tie] + 0.5 * group_neg[:, tie])).sum(axis=1)
-    total = pos.sum(axis=1) * neg.sum(axis=1)
-    aucs = wins[total > 0] / total[total > 0]
+    weights = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=draws)
+    aucs = weighted_auc_draws(y, p, weights)
+    aucs = aucs[~np.isnan(aucs)]
     if len(aucs) < 2:
         return None
     low, high = np.quantile(aucs, [0.025, 0.975])

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 TEST_ROWS_ARTIFACT = "evaluation/test_cohort.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
+FAIRNESS_ARTIFACT = "evaluation/fairness.json"
+#: The logistic baseline's risk, logged beside the test rows for the promotion guard.
+BASELINE_RISK_COLUMN = "baseline_risk"
 
 
 def data_fingerprint(tables: Tables, data_dir: Path, as_of: Any) -> dict[str, Any]:
@@ -137,7 +140,7 @@ def log_training_run(
             )
         mlflow.log_dict(dict(result.evaluation), METRICS_ARTIFACT)
         mlflow.log_dict(dict(result.audit), "evaluation/audit.json")
-        mlflow.log_dict(dict(result.fairness), "evaluation/fairness.json")
+        mlflow.log_dict(dict(result.fairness), FAIRNESS_ARTIFACT)
         mlflow.log_metric("trees", float(model.best_iteration_))
         gap = result.fairness.get("largest_calibration_gap_beyond_noise")
         if gap is not None:
@@ -169,7 +172,8 @@ def log_training_run(
 
         with tempfile.TemporaryDirectory() as scratch:
             rows = Path(scratch) / Path(TEST_ROWS_ARTIFACT).name
-            test.reset_index(drop=True).to_parquet(rows, index=False)
+            logged = test.assign(**{BASELINE_RISK_COLUMN: result.baseline_risk})
+            logged.reset_index(drop=True).to_parquet(rows, index=False)
             mlflow.log_artifact(str(rows), Path(TEST_ROWS_ARTIFACT).parent.as_posix())
 
         _, registered = log_retention_model(model, split.train)
