@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.errors import MissingModelError, RegistryError
+from earlywarn.model import expected_calibration_error
 from earlywarn.registry import (
     CHALLENGER,
     CHAMPION,
@@ -38,7 +39,6 @@ from earlywarn.registry import (
     client,
     load_model_uri,
 )
-from earlywarn.model import expected_calibration_error
 from training.evaluate import WINDOW, ece_if_calibrated, weighted_auc_draws
 from training.fit import risk_target
 from training.tracking import BASELINE_RISK_COLUMN, FAIRNESS_ARTIFACT, TEST_ROWS_ARTIFACT
