@@ -296,10 +296,10 @@ def subgroup_audit(
     result: dict[str, Any] = {}
     y = at_risk.to_numpy()
     for attribute, labels in groups.items():
-        values = labels.to_numpy()
+        values = labels.astype(str).to_numpy()
         per_group = {}
-        for group in sorted({str(v) for v in values}):
-            mask = np.asarray([str(v) == group for v in values])
+        for group in sorted(set(values)):
+            mask = values == group
             per_group[group] = classification_metrics(y[mask], risk[mask])
         gaps: dict[str, Any] = {}
         for metric in METRICS:

@@ -13,7 +13,11 @@ from typing import Any
 # signal is a handful of strong behaviours. Early stopping on the held-out cohort picks the rounds.
 LIGHTGBM_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    # 0.1: half the trees of 0.05 for the same cross-fitted logloss on OULAD, so half the cost.
+    "learning_rate": 0.1,
+    # 63 histogram bins (LightGBM's default is 255): the features are counts, shares and days, and
+    # coarser histograms cut the cost of every split search.
+    "max_bin": 63,
     # 7 leaves and 200 rows per leaf. Compared on the *held-out* cohort's ROC-AUC (the early-
     # stopping rows, so a shade optimistic for all), never the test cohort's, on two versions of
     # the default synthetic institution: 15 leaves / 40 rows 0.665 and 0.659, 7 leaves / 200 rows
@@ -44,6 +48,12 @@ LIGHTGBM_PARAMS: dict[str, Any] = {
 # same 76 iterations), and five Platt fits 1.1 s against 0.2 s.
 TRAINING_THREADS = 1
 N_ESTIMATORS = 2000
+# The checkpoint weeks training builds snapshots for (and the test cohort is evaluated at): every
+# week of the first eight, where advisors act and the window summary is taken, then sparser. On
+# OULAD (38-week terms) this is 17 of 38 weeks, 45% of the rows; the later weeks change slowly.
+CHECKPOINT_WEEKS: tuple[int, ...] = (
+    *range(1, 9), 10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52
+)
 EARLY_STOPPING_ROUNDS = 50
 # Boost on top of a monotone linear base (earlywarn.model.MonotoneLinear, whose log-odds are the
 # booster's starting score)? No. That base was why early stopping kept one tree: on the default

@@ -37,7 +37,7 @@ from training.fit import (
     risk_target,
     split_by_time,
 )
-from training.params import TRAINING_THREADS
+from training.params import CHECKPOINT_WEEKS, TRAINING_THREADS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -270,7 +270,9 @@ def train_from_folder(
     loaded = time.perf_counter()
     instant = as_of if as_of is not None else latest_instant(tables)
     progress(f"building the training dataset as of {instant}")
-    dataset = build_training_dataset(tables, instant, pass_score=settings.pass_score)
+    dataset = build_training_dataset(
+        tables, instant, weeks=CHECKPOINT_WEEKS, pass_score=settings.pass_score
+    )
     built = time.perf_counter()
     progress(f"dataset: {len(dataset)} rows, {dataset['student_id'].nunique()} students")
     result = train_on_dataset(

@@ -16,6 +16,7 @@ from earlywarn.features.cohort import cohort_features
 from earlywarn.features.design import design_features
 from earlywarn.features.first_deadline import first_deadline_features
 from earlywarn.features.forum import forum_features, support_features
+from earlywarn.features.history import history_features
 from earlywarn.features.load import load_features
 from earlywarn.features.prepared import Prepared, instant_us, prepare
 from earlywarn.features.prior import prior_features
@@ -94,6 +95,7 @@ def compute_columns(
     columns.update(timing_features(view))
     columns.update(banked_features(view))
     columns.update(background_features(view))
+    columns.update(history_features(view))
     columns.update(cohort_features(view, columns))  # ranks of the features above
     missing = set(FEATURES) - set(columns)
     extra = set(columns) - set(FEATURES)
