@@ -291,7 +291,6 @@ def subgroup_audit(
 
     Groups with fewer than ``min_rows`` rows are listed but left out of the gaps (too noisy).
     """
-    import numpy as np
 
     result: dict[str, Any] = {}
     y = at_risk.to_numpy()

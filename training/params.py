@@ -52,7 +52,20 @@ N_ESTIMATORS = 2000
 # week of the first eight, where advisors act and the window summary is taken, then sparser. On
 # OULAD (38-week terms) this is 17 of 38 weeks, 45% of the rows; the later weeks change slowly.
 CHECKPOINT_WEEKS: tuple[int, ...] = (
-    *range(1, 9), 10, 12, 14, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52
+    *range(1, 9),
+    10,
+    12,
+    14,
+    16,
+    20,
+    24,
+    28,
+    32,
+    36,
+    40,
+    44,
+    48,
+    52,
 )
 EARLY_STOPPING_ROUNDS = 50
 # Boost on top of a monotone linear base (earlywarn.model.MonotoneLinear, whose log-odds are the
