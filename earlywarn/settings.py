@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         description="Let the model use age, education level and country group (audit always does).",
     )
     promote_week: int = Field(
-        default=4, ge=1, description="Checkpoint week whose test AUC the promotion guard compares."
+        default=4,
+        ge=1,
+        description="Checkpoint week the promotion guard records when no window week is held.",
     )
     promote_auc_tolerance: float = Field(
         default=0.005, ge=0, description="How much lower a challenger's AUC may be and still win."
