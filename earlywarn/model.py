@@ -553,8 +553,6 @@ class RetentionModel:
         # The linear base (optional): a sign-constrained logistic regression whose log-odds are
         # the booster's starting score, so the trees only add what a linear model misses.
         self.linear_: MonotoneLinear | None = None
-        # Why this form was kept over the other, when training compared both (training/select.py).
-        self.base_choice_: dict[str, float] | None = None
         # Each cross-fitting fold's kept iterations, when training chose the trees so.
         self.fold_trees_: list[int] = []
         init_train = init_eval = None
