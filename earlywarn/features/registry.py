@@ -259,7 +259,7 @@ def _specs() -> dict[str, FeatureSpec]:
                 "The program's rate of not being retained among earlier students whose first "
                 "term ended before t (outcomes table), shrunk toward the institution's rate; "
                 "missing without outcomes.",
-                "history",
+                "program",
                 monotone=-1,
             ),
             # the student relative to the still-enrolled peers of their first term
