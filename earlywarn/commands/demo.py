@@ -74,16 +74,20 @@ def train_step(ctx: DemoContext) -> str:
     result = train_from_folder(ctx.settings, ctx.institution)
     summary = result.summary()
     ctx.results["training"] = summary
-    last = summary["last_checkpoint"]
-    oracle = last.get("oracle_roc_auc")
-    versus = f" (the true probabilities reach {oracle:.3f})" if oracle else ""
-    truth = last.get("ece_vs_truth")
-    against = f", {truth:.3f} against the true probabilities" if truth is not None else ""
+    window = summary["window"]
+
+    def auc(key: str) -> str:
+        value = window.get(key)
+        return "n/a" if value is None else f"{value:.3f}"
+
+    oracle = window.get("mean_oracle_roc_auc")
+    versus = f", the true probabilities {oracle:.3f}" if oracle is not None else ""
     return (
-        f"trained model version {summary['model_version']} (run {summary['run_id']}); "
-        f"on the {summary['test_cohort']} test cohort at each student's last checkpoint: "
-        f"ROC-AUC {last['roc_auc']:.3f}{versus}, baseline {last['baseline_roc_auc']:.3f}, "
-        f"calibration error {last['ece']:.3f} from the outcomes{against}"
+        f"trained model version {summary['model_version']} (run {summary['run_id']}, "
+        f"{summary['trees']} trees); on the {summary['test_cohort']} test cohort, "
+        f"{window['name']}: model {auc('mean_roc_auc')}, logistic baseline "
+        f"{auc('mean_baseline_roc_auc')}, prior baseline {auc('mean_prior_roc_auc')}{versus}; "
+        f"mean weekly calibration error {auc('mean_ece')}"
     )
 
 

@@ -53,24 +53,43 @@ def command(obj: Any, data_dir: Path, as_of: str | None, as_json: bool) -> None:
     )
     click.echo(
         f"test cohort {summary['test_cohort']} ({', '.join(summary['test_cohorts'])}); "
-        f"{summary['calibration']} calibration; {summary['training_seconds']} s"
+        f"{summary['trees']} trees; {summary['calibration']} calibration; "
+        f"{summary['training_seconds']} s"
     )
-    header = (
-        "  week      n  ROC-AUC  PR-AUC   Brier     ECE   noise  top10%  baseline  oracle  "
-        "oracle ECE  ECE vs truth"
-    )
-    click.echo(header)
-    for row in [*summary["weeks"], {"week": "all", **summary["overall"]}]:
-        click.echo(
-            f"  {row['week']!s:>4} {row['n']:>6} {_fmt(row['roc_auc'])}  {_fmt(row['pr_auc'])} "
-            f"{_fmt(row['brier'])}  {_fmt(row['ece'])}  {_fmt(row['ece_floor_p95'])}  "
-            f"{_fmt(row['top10_recall'])}   {_fmt(row['baseline_roc_auc'])}  "
-            f"{_fmt(row['oracle_roc_auc'])}      {_fmt(row['oracle_ece'])}        "
-            f"{_fmt(row['ece_vs_truth'])}"
-        )
     click.echo(
-        "  (ROC-AUC of baseline and oracle; noise = the ECE a perfectly calibrated model stays "
-        "under 95% of the time on these rows; top10% = recall among the 10% riskiest; ECE vs "
-        "truth = calibration error against the true probabilities, on generated data only)"
+        "  week      n    pos  ROC-AUC  95% interval    PR-AUC     ECE   noise  top-N prec  "
+        "logistic   prior  oracle"
     )
+    for row in summary["weeks"]:
+        ci = row["roc_auc_ci"]
+        interval = "      n/a      " if ci is None else f"{ci[0]:.3f}-{ci[1]:.3f}"
+        click.echo(
+            f"  {row['week']!s:>4} {row['n']:>6} {row['positives']:>6} {_fmt(row['roc_auc'])}  "
+            f"{interval:>13}  {_fmt(row['pr_auc'])}  {_fmt(row['ece'])}  "
+            f"{_fmt(row['ece_floor_p95'])}      {_fmt(row['top_n_precision'])}    "
+            f"{_fmt(row['baseline_roc_auc'])}  {_fmt(row['prior_roc_auc'])}  "
+            f"{_fmt(row['oracle_roc_auc'])}"
+        )
+    window = summary["window"]
+    click.echo(
+        f"  {window['name']}: model {_fmt(window['mean_roc_auc'])}, logistic baseline "
+        f"{_fmt(window['mean_baseline_roc_auc'])}, prior baseline "
+        f"{_fmt(window['mean_prior_roc_auc'])}"
+    )
+    click.echo(
+        f"  (noise = the ECE a perfectly calibrated model stays under 95% of the time on these "
+        f"rows; top-N = the {summary['top_n'] or '10% of the'} riskiest students, the digest "
+        "capacity; logistic and prior are the baselines' ROC-AUC; oracle = the true "
+        "probabilities, on generated data only)"
+    )
+    fairness = summary["fairness"]
+    for attribute, block in fairness["attributes"].items():
+        gaps = block["largest_gap"]
+        if not gaps:
+            continue
+        parts = [
+            f"{metric} {gap['gap']:.3f} ({gap['lowest']} vs {gap['highest']})"
+            for metric, gap in gaps.items()
+        ]
+        click.echo(f"  fairness, {attribute}: largest gaps " + "; ".join(parts))
     click.echo("Promote it with: earlywarn promote")

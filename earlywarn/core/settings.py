@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         description="Let the model use age, education level and country group (audit always does).",
     )
     promote_week: int = Field(
-        default=4, ge=1, description="Checkpoint week whose test AUC the promotion guard compares."
+        default=4,
+        ge=1,
+        description="Checkpoint week the promotion guard records when no window week is held.",
     )
     promote_auc_tolerance: float = Field(
         default=0.005, ge=0, description="How much lower a challenger's AUC may be and still win."
@@ -67,6 +69,12 @@ class Settings(BaseSettings):
     # ece_floor_p95 in `earlywarn train --json`); a lower bar refuses models for noise alone.
     promote_max_ece: float = Field(
         default=0.05, gt=0, description="Largest calibration error (ECE) a promoted model may have."
+    )
+    promote_max_calibration_gap: float = Field(
+        default=0.05,
+        ge=0,
+        description="Largest calibration gap between groups, beyond its noise, a promoted model "
+        "may have.",
     )
 
     # The driver analysis

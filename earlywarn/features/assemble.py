@@ -19,6 +19,7 @@ from earlywarn.features.course_load import load_features
 from earlywarn.features.design import design_features
 from earlywarn.features.first_deadline import first_deadline_features
 from earlywarn.features.forum import forum_features, support_features
+from earlywarn.features.history import history_features
 from earlywarn.features.prepared import Prepared, prepare
 from earlywarn.features.prior import prior_features
 from earlywarn.features.submissions import submission_features
@@ -95,6 +96,7 @@ def compute_columns(
     columns.update(timing_features(view))
     columns.update(banked_features(view))
     columns.update(background_features(view))
+    columns.update(history_features(view))
     columns.update(cohort_features(view, columns))  # ranks of the features above
     missing = set(FEATURES) - set(columns)
     extra = set(columns) - set(FEATURES)

@@ -254,6 +254,14 @@ def _specs() -> dict[str, FeatureSpec]:
                 "Days from the first first-term enrollment to the term start (< 0: enrolled late).",
                 "background",
             ),
+            # what earlier cohorts say (outcomes of earlier students known as of t)
+            "program_not_retained_rate": s(
+                "The program's rate of not being retained among earlier students whose first "
+                "term ended before t (outcomes table), shrunk toward the institution's rate; "
+                "missing without outcomes.",
+                "program",
+                monotone=-1,
+            ),
             # the student relative to the still-enrolled peers of their first term
             "graded_score_cohort_rank": s(
                 "Percentile rank (0 to 1) of graded_score among the cohort's enrolled students.",

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FeatureKind = Literal["numeric", "binary", "categorical"]
-CalibrationMethod = Literal["auto", "sigmoid", "isotonic", "sigmoid_by_week", "isotonic_by_week"]
+CalibrationMethod = Literal[
+    "auto", "sigmoid", "isotonic", "sigmoid_by_week", "sigmoid_by_band", "isotonic_by_week"
+]
 EXPECTED_VALUE = "expected_value"
 CHECKPOINT_WEEK = "checkpoint_week"
 REFERENCE_QUANTILES = tuple(q / 10 for q in range(1, 10))
@@ -46,15 +48,14 @@ ISOTONIC_MARGIN = 1.0 / 0.9
 # 2,000 and 4,000 rows per band give the lowest cross-validated per-week ECE (0.0107, 0.0106, vs
 # 0.0120 pooled), 8,000 and 16,000 more (0.0127, 0.0128); isotonic wants thousands of rows.
 ISOTONIC_BAND_ROWS = 4000
+# Week bands of the per-band Platt maps: two parameters per band need far fewer rows than an
+# isotonic map, so bands are narrower and follow how the score's meaning changes over the term.
+SIGMOID_BAND_ROWS = 1500
 CALIBRATION_FOLDS = 5
 
 
 #: Standardised values of the linear base are clipped to this many standard deviations.
 STANDARD_LIMIT = 8.0
-
-#: Bounds of a reported risk (see :meth:`RetentionModel.predict_risk`).
-RISK_FLOOR = 0.01
-RISK_CEILING = 0.99
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,52 @@ class _IsotonicByWeekCalibrator:
         return result
 
 
+class _SigmoidByBandCalibrator:
+    """One Platt map per band of checkpoint weeks (:func:`week_bands` with
+    ``SIGMOID_BAND_ROWS``); a week outside the fitted weeks uses the nearest band.
+
+    Every map is a logistic curve in the raw score with a positive slope, so within a week it is
+    strictly increasing: it never ties two students the booster ranks apart (an isotonic map is
+    flat beyond its outermost blocks and, uncentred, inside each block). A band whose fitted slope
+    is not positive (no ranking signal there) falls back to the pooled map.
+    """
+
+    def _band(self, week: np.ndarray | None, n: int) -> np.ndarray:
+        import numpy as np
+
+        starts = np.asarray(self.band_starts_, dtype=float)
+        index = np.searchsorted(starts, _week_or_ones(week, n), side="right") - 1
+        return np.clip(index, 0, len(starts) - 1)
+
+    def fit(self, raw: np.ndarray, y: np.ndarray, week: np.ndarray | None = None) -> Any:
+        import numpy as np
+
+        self.band_starts_ = week_bands(_week_or_ones(week, len(raw)), SIGMOID_BAND_ROWS)
+        band = self._band(week, len(raw))
+        pooled = _SigmoidCalibrator().fit(raw, y)
+        self.maps_: list[Any] = []
+        for b in range(len(self.band_starts_)):
+            rows = band == b
+            fitted: Any = pooled
+            if 0 < y[rows].sum() < rows.sum():
+                candidate = _SigmoidCalibrator().fit(raw[rows], y[rows])
+                if float(np.ravel(candidate.model_.coef_)[0]) > 0:
+                    fitted = candidate
+            self.maps_.append(fitted)
+        return self
+
+    def transform(self, raw: np.ndarray, week: np.ndarray | None = None) -> np.ndarray:
+        import numpy as np
+
+        band = self._band(week, len(raw))
+        result = np.empty(len(raw), dtype=float)
+        for b, calibrator in enumerate(self.maps_):
+            rows = band == b
+            if rows.any():
+                result[rows] = calibrator.transform(raw[rows])
+        return result
+
+
 class MonotoneLinear:
     """A logistic regression on the model's features whose coefficients keep each feature's
     declared direction on risk: the linear base the booster adds its trees to.
@@ -346,11 +393,15 @@ class MonotoneLinear:
 
 _CALIBRATORS: dict[str, Any] = {
     "sigmoid": _SigmoidCalibrator,
+    "sigmoid_by_band": _SigmoidByBandCalibrator,
     "isotonic": _IsotonicCalibrator,
     "sigmoid_by_week": _SigmoidByWeekCalibrator,
     "isotonic_by_week": _IsotonicByWeekCalibrator,
 }
-_WEEK_AWARE = frozenset({"sigmoid_by_week", "isotonic_by_week"})
+_WEEK_AWARE = frozenset({"sigmoid_by_week", "sigmoid_by_band", "isotonic_by_week"})
+#: What ``calibration="auto"`` chooses from: the strictly increasing maps only, so calibration
+#: never ties students the booster ranks apart (isotonic maps stay available by name).
+_AUTO_CANDIDATES = ("sigmoid", "sigmoid_by_week", "sigmoid_by_band")
 
 
 def fit_calibrator(
@@ -365,8 +416,10 @@ def fit_calibrator(
     return _CALIBRATORS[method]().fit(raw, y, week)
 
 
-def calibration_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:
-    """A fold number (0 to ``CALIBRATION_FOLDS - 1``) for each row: a group's rows (a student's
+def calibration_folds(
+    y: np.ndarray, groups: np.ndarray, seed: int, n_folds: int = CALIBRATION_FOLDS
+) -> np.ndarray:
+    """A fold number (0 to ``n_folds - 1``) for each row: a group's rows (a student's
     checkpoint weeks) share a fold, and groups are dealt out at random within each label, so the
     folds are stratified by label. Seeded, hence reproducible."""
     import numpy as np
@@ -378,7 +431,7 @@ def calibration_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarra
     fold = np.empty(len(label), dtype=int)
     for value in np.unique(label):
         members = rng.permutation(np.flatnonzero(label == value))
-        fold[members] = np.arange(len(members)) % CALIBRATION_FOLDS
+        fold[members] = np.arange(len(members)) % n_folds
     result: np.ndarray = fold[codes]
     return result
 
@@ -455,16 +508,19 @@ class RetentionModel:
         X: pd.DataFrame,
         y: Sequence[int] | np.ndarray | pd.Series,
         *,
-        eval_X: pd.DataFrame,
-        eval_y: Sequence[int] | np.ndarray | pd.Series,
+        eval_X: pd.DataFrame | None = None,
+        eval_y: Sequence[int] | np.ndarray | pd.Series | None = None,
         eval_groups: Sequence[Any] | np.ndarray | pd.Series | None = None,
         reference_stats: bool = True,
     ) -> RetentionModel:
-        """Fit the booster on ``X``/``y`` (1 = not retained), stopping early and calibrating on
-        the held-out ``eval_X``/``eval_y`` (a later cohort than the training rows).
+        """Fit the booster on ``X``/``y`` (1 = not retained).
 
-        ``eval_groups`` (the student of each held-out row) keeps a student's rows in one fold when
-        the calibration method is chosen by cross-validated calibration error. ``reference_stats``
+        With ``eval_X``/``eval_y`` (rows of students not in ``X``) it stops early on them and
+        calibrates on their raw scores; ``eval_groups`` (the student of each of those rows) keeps
+        a student's rows in one fold when the calibration method is chosen by cross-validated
+        calibration error. Without them it grows exactly ``n_estimators`` trees (the count that
+        cross-fitted early stopping chose, training/fit.py) and the caller must call
+        :meth:`calibrate` with out-of-fold scores before predicting risks. ``reference_stats``
         false skips the drift reference (for a model that is only used for its raw scores, such
         as a cross-fitting fold model); such a model cannot be profiled for drift.
         """
@@ -482,9 +538,10 @@ class RetentionModel:
             if c.kind == "categorical"
         }
         train = self._frame(X)
-        held_out = self._frame(eval_X)
+        stopping = eval_X is not None and eval_y is not None
+        held_out = self._frame(eval_X) if eval_X is not None else train.iloc[:0]
         y_train = np.asarray(y, dtype=int)
-        y_eval = np.asarray(eval_y, dtype=int)
+        y_eval = np.asarray(eval_y if eval_y is not None else [], dtype=int)
         params = dict(self.params or {})
         params.update(
             n_estimators=self.n_estimators,
@@ -496,31 +553,35 @@ class RetentionModel:
         # The linear base (optional): a sign-constrained logistic regression whose log-odds are
         # the booster's starting score, so the trees only add what a linear model misses.
         self.linear_: MonotoneLinear | None = None
-        # Why this form was kept over the other, when training compared both (training/select.py).
-        self.base_choice_: dict[str, float] | None = None
+        # Each cross-fitting fold's kept iterations, when training chose the trees so.
+        self.fold_trees_: list[int] = []
         init_train = init_eval = None
         if self.linear_base:
             self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
             init_train, init_eval = self.linear_.logit(train), self.linear_.logit(held_out)
         classifier = lightgbm.LGBMClassifier(**params)
-        classifier.fit(
-            train,
-            y_train,
-            init_score=init_train,
-            eval_X=(held_out,),
-            eval_y=(y_eval,),
-            eval_init_score=None if init_eval is None else [init_eval],
-            callbacks=[
-                lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
-                lightgbm.log_evaluation(0),
-            ],
-        )
+        if stopping:
+            classifier.fit(
+                train,
+                y_train,
+                init_score=init_train,
+                eval_X=(held_out,),
+                eval_y=(y_eval,),
+                eval_init_score=None if init_eval is None else [init_eval],
+                callbacks=[
+                    lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
+                    lightgbm.log_evaluation(0),
+                ],
+            )
+        else:
+            classifier.fit(train, y_train, init_score=init_train)
         self.booster_ = classifier.booster_
         self.best_iteration_ = int(classifier.best_iteration_ or classifier.n_estimators)
-
-        self.calibrate(
-            self._raw_score(held_out), y_eval, self.checkpoint_weeks(eval_X), eval_groups
-        )
+        if stopping:
+            assert eval_X is not None
+            self.calibrate(
+                self._raw_score(held_out), y_eval, self.checkpoint_weeks(eval_X), eval_groups
+            )
         self.reference_stats_: dict[str, dict[str, Any]] = {}
         self.reference_stats_by_week_: dict[int, dict[str, Any]] | None = None
         if not reference_stats:
@@ -548,7 +609,7 @@ class RetentionModel:
         (:meth:`checkpoint_weeks`) and students ``groups``.
 
         :meth:`fit` calibrates on the held-out cohort; training may call this again with more
-        rows (out-of-fold scores of the training cohorts, see training/crossfit.py). With
+        rows (out-of-fold scores of the training cohorts, see training/fit.py). With
         ``calibration="auto"`` the method with the lowest cross-validated weekly ECE on these
         rows wins (folds keep a student's rows together).
         """
@@ -559,7 +620,7 @@ class RetentionModel:
         ids = np.arange(len(labels)) if groups is None else np.asarray(groups, dtype=str)
         folds = calibration_folds(labels, ids, self.random_state)
         if self.calibration == "auto":
-            methods = [m for m in _CALIBRATORS if week is not None or m not in _WEEK_AWARE]
+            methods = [m for m in _AUTO_CANDIDATES if week is not None or m not in _WEEK_AWARE]
         else:
             if self.calibration in _WEEK_AWARE and week is None:
                 raise ValueError(f"{self.calibration} calibration needs {CHECKPOINT_WEEK}")
@@ -596,14 +657,16 @@ class RetentionModel:
     def predict_risk(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated probability that each student is NOT retained.
 
-        Kept within [RISK_FLOOR, RISK_CEILING]: an isotonic calibrator's end steps can say 0 or 1,
-        a certainty no model of human behaviour has, and an advisor would read "100%" literally.
+        Never clipped: a floor or ceiling would tie the students beyond it, and ranking and
+        evaluation use these values as they are (the digest rounds only for display).
         """
         import numpy as np
 
         raw = self._raw_score(self._frame(features))
-        risk = self.calibrator_.transform(raw, self.checkpoint_weeks(features))
-        return np.clip(risk, RISK_FLOOR, RISK_CEILING)
+        risk: np.ndarray = np.asarray(
+            self.calibrator_.transform(raw, self.checkpoint_weeks(features)), dtype=float
+        )
+        return risk
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """scikit-learn's shape: column 0 = retained, column 1 = not retained."""
@@ -669,7 +732,8 @@ class RetentionModel:
                 text = text.where(values.notna() & text.isin(known), None)
                 data[column.name] = pd.Categorical(text, categories=known)
             else:
-                data[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
+                # float32: half the memory of float64, and LightGBM bins in float32 anyway.
+                data[column.name] = pd.to_numeric(values, errors="coerce").astype("float32")
         return pd.DataFrame(data, index=features.index)
 
     def checkpoint_weeks(self, features: pd.DataFrame) -> np.ndarray | None:

@@ -75,6 +75,16 @@ OPEN_UNFINISHED_FREE_POINTS = -1.5  # per free open-course enrolment not complet
 
 PASS_SCORE = 50.0
 
+# The truth's nonlinear terms (outcome.nonlinear_terms), in probability points. Sized so a working
+# booster beats a logistic model on the demo institution and a booster that stops learning does
+# not: each is comparable with the larger linear effects of DRIVER_TARGETS.
+SILENT_MISSED_DEADLINE_POINTS = -15.0  # missed the first deadline and barely active before it
+SILENT_BEFORE_DEADLINE_DAYS = 3
+LOW_ACTIVITY_POINTS = -8.0  # fewer than LOW_ACTIVITY_DAYS days active in the first term
+LOW_ACTIVITY_DAYS = 8
+HEAVY_LOAD_DAY_POINTS = 0.4  # per day active from the centre, with HEAVY_LOAD_COURSES or more
+HEAVY_LOAD_COURSES = 3
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:

@@ -2,11 +2,15 @@
 
 First-year retention probability is additive on the probability scale:
 
-    p = clip(base + program effect + confounders + sum_d beta_d * (x_d - centre_d), 0.02, 0.98)
+    p = clip(base + program effect + confounders + sum_d beta_d * (x_d - centre_d)
+             + nonlinear terms, 0.02, 0.98)
 
 where every x_d is one of the 22 drivers of docs/driver-definitions.md, computed here from the very
 rows the generator writes, as of the end of the student's first term. A missing driver value
 contributes nothing (it counts as its centre). beta_d = target_d / designed IQR_d (config.py).
+The nonlinear terms (:func:`nonlinear_terms`: two thresholds and an interaction) make the truth
+something a tree model can learn better than a logistic one; a driver's true effect holds them at
+each student's actual values.
 """
 
 from __future__ import annotations
@@ -24,14 +28,20 @@ from earlywarn.synthetic.config import (
     COUNTRY_POINTS,
     DRIVER_TARGETS,
     EDUCATION_POINTS,
+    HEAVY_LOAD_COURSES,
+    HEAVY_LOAD_DAY_POINTS,
     LATE_ADMISSION_DAYS,
     LATE_ADMISSION_POINTS,
     LONG_TIME_LEARNER_DAYS,
     LONG_TIME_LEARNER_POINTS,
+    LOW_ACTIVITY_DAYS,
+    LOW_ACTIVITY_POINTS,
     OPEN_UNFINISHED_FREE_POINTS,
     P_MAX,
     P_MIN,
     PASS_SCORE,
+    SILENT_BEFORE_DEADLINE_DAYS,
+    SILENT_MISSED_DEADLINE_POINTS,
     SIMULATED_DRIVERS,
 )
 
@@ -165,12 +175,41 @@ def confounder_points(
     return out
 
 
+def nonlinear_terms(drivers: dict[str, np.ndarray]) -> np.ndarray:
+    """The truth's shapes no linear model has (probability; documented in
+    ``_truth/outcome_model.json`` and docs/synthetic.md), each keeping the drivers' directions:
+
+    * a threshold on the first deadline: a student who missed it (not on time) *and* was active
+      on fewer than ``SILENT_BEFORE_DEADLINE_DAYS`` days before it loses
+      ``SILENT_MISSED_DEADLINE_POINTS``;
+    * a threshold on engagement: fewer than ``LOW_ACTIVITY_DAYS`` days active in the first term
+      loses ``LOW_ACTIVITY_POINTS``;
+    * an interaction: under a heavy load (``HEAVY_LOAD_COURSES`` or more first-term courses) each
+      day active above or below its centre counts ``HEAVY_LOAD_DAY_POINTS`` more.
+    """
+    on_time = np.nan_to_num(drivers["first_assessment_on_time"], nan=1.0)
+    before = np.nan_to_num(drivers["days_active_before_first_deadline"], nan=np.inf)
+    days = drivers["days_active_first_term"]
+    known_days = ~np.isnan(days)
+    courses = np.nan_to_num(drivers["courses_enrolled"], nan=0.0)
+    centre = DRIVER_TARGETS["days_active_first_term"][2]
+    out: np.ndarray = (
+        SILENT_MISSED_DEADLINE_POINTS * ((on_time < 0.5) & (before < SILENT_BEFORE_DEADLINE_DAYS))
+        + LOW_ACTIVITY_POINTS * (known_days & (np.nan_to_num(days) < LOW_ACTIVITY_DAYS))
+        + HEAVY_LOAD_DAY_POINTS
+        * (courses >= HEAVY_LOAD_COURSES)
+        * np.where(known_days, np.nan_to_num(days) - centre, 0.0)
+    ) / 100.0
+    return out
+
+
 def linear_predictor(
     drivers: dict[str, np.ndarray], baseline: np.ndarray, beta: dict[str, float]
 ) -> np.ndarray:
-    """base + program + confounders + the drivers' terms, before clipping."""
+    """base + program + confounders + the drivers' terms + :func:`nonlinear_terms`, before
+    clipping."""
     centre = centres()
-    lin = BASE_RETENTION + baseline
+    lin = BASE_RETENTION + baseline + nonlinear_terms(drivers)
     for name in SIMULATED_DRIVERS:
         x = drivers[name]
         lin = lin + np.where(np.isnan(x), 0.0, beta[name] * (x - centre[name]))

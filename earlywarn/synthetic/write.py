@@ -27,8 +27,14 @@ from earlywarn.core.errors import UsageError
 from earlywarn.synthetic.behaviour import TICKET_CATEGORIES
 from earlywarn.synthetic.config import (
     BASE_RETENTION,
+    HEAVY_LOAD_COURSES,
+    HEAVY_LOAD_DAY_POINTS,
+    LOW_ACTIVITY_DAYS,
+    LOW_ACTIVITY_POINTS,
     P_MAX,
     P_MIN,
+    SILENT_BEFORE_DEADLINE_DAYS,
+    SILENT_MISSED_DEADLINE_POINTS,
     SIMULATED_DRIVERS,
 )
 from earlywarn.synthetic.outcome import true_effects
@@ -269,8 +275,24 @@ def truth_frames(sim: Simulation) -> tuple[pd.DataFrame, dict[str, float], dict[
     effects = {name: round(details[name]["effect_points"], 3) for name in SIMULATED_DRIVERS}
     lin_clipped = (sim.p_retained[known] <= P_MIN) | (sim.p_retained[known] >= P_MAX)
     model: dict[str, object] = {
-        "formula": "p = clip(base + baseline + sum_d coefficient_d * (x_d - centre_d), "
-        f"{P_MIN}, {P_MAX}); a missing x_d contributes 0",
+        "formula": "p = clip(base + baseline + sum_d coefficient_d * (x_d - centre_d) "
+        f"+ nonlinear, {P_MIN}, {P_MAX}); a missing x_d contributes 0",
+        "nonlinear": {
+            "silent_missed_first_deadline": {
+                "points": SILENT_MISSED_DEADLINE_POINTS,
+                "when": "first_assessment_on_time == 0 and days_active_before_first_deadline < "
+                f"{SILENT_BEFORE_DEADLINE_DAYS}",
+            },
+            "low_activity": {
+                "points": LOW_ACTIVITY_POINTS,
+                "when": f"days_active_first_term < {LOW_ACTIVITY_DAYS}",
+            },
+            "heavy_load_days_active": {
+                "points_per_day": HEAVY_LOAD_DAY_POINTS,
+                "times": "(days_active_first_term - its centre), when courses_enrolled >= "
+                f"{HEAVY_LOAD_COURSES}",
+            },
+        },
         "base": BASE_RETENTION,
         "students_with_known_label": int(known.sum()),
         "mean_p_known": float(np.mean(sim.p_retained[known])) if known.any() else None,
@@ -297,7 +319,11 @@ Not a contract table: `earlywarn` never reads this folder when it loads the data
 - `drivers.json`: each driver's true effect in percentage points: the change of the mean true
   probability when that driver alone moves from its 25th to its 75th percentile (0 to 1 for a
   yes/no driver), every other input at its actual value, over the students with a known label.
-- `outcome_model.json`: the model's parameters (coefficients, centres, percentiles, targets).
+- `outcome_model.json`: the model's parameters (coefficients, centres, percentiles, targets) and
+  its nonlinear terms (`nonlinear`): two thresholds (a missed first deadline with almost no
+  activity before it; very few days active) and one interaction (days active count more under a
+  heavy course load), in probability points. A logistic model on the features cannot represent
+  them; a working tree booster can.
 
 See docs/synthetic.md for the whole generative model.
 """

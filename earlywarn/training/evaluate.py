@@ -1,23 +1,32 @@
-"""Honest evaluation on the test cohort: metrics per checkpoint week and overall, the baseline,
-the oracle (true probabilities, on a synthetic institution) and a subgroup audit.
+"""Honest evaluation on the test cohort: metrics per checkpoint week, the logistic baseline, the
+prior-only baseline, the oracle (true probabilities, on a synthetic institution) and a subgroup
+audit.
+
+The population at week k is the test cohort's students still enrolled as of that checkpoint's
+instant (earlywarn.training.dataset builds exactly those rows), so every metric is per week: a
+student who
+left before week k is not scored at week k. There is no pooled figure across weeks and no
+"last checkpoint" figure (a student's last checkpoint is chosen by when the student left, which
+leaks the label). The one summary is the mean weekly ROC-AUC over a named window of weeks
+(``WINDOW``, weeks 1-8 by default), always shown with its window.
 
 Every metric is about the *at-risk* class (1 = not retained) and a probability of that class:
 
-* ``roc_auc``, ``pr_auc`` (average precision), ``brier``;
+* ``roc_auc`` with ``roc_auc_ci`` (a 95% percentile bootstrap interval over the week's
+  students), ``pr_auc`` (average precision), ``brier``;
 * ``ece``: expected calibration error, 10 equal-width bins, count-weighted
   (:func:`earlywarn.model.artifact.expected_calibration_error`); for the model also its noise floor
   (``ece_floor``, ``ece_floor_p95``: the mean and 95th percentile of the ECE that a perfectly
   calibrated model with the very same predictions would show on this many rows, its labels drawn
   from the predictions themselves) and ``ece_debiased`` = ``ece - ece_floor``;
-* ``ece_vs_truth`` (synthetic institutions only): the same binned calibration error with each
-  bin's mean *true* probability in place of its observed rate
-  (:func:`earlywarn.model.artifact.expected_calibration_error` given the true probabilities).
-  Expected
-  calibration error is defined on the true probability of the outcome given the prediction;
-  observed labels estimate it with sampling noise of about 0.02 on a cohort of 1,600 students,
-  the true probabilities without it;
-* ``top10_recall`` and ``top10_precision``: of the 10% riskiest students (rounded up), the share of
-  all non-retained students they catch, and the share of them who were not retained.
+* ``ece_vs_truth`` (synthetic institutions only): the binned calibration error against the
+  true probabilities instead of the observed outcomes;
+* ``top_n_precision`` and ``top_n_recall``: of the ``top_n`` riskiest students of the week (the
+  digest capacity), the share who were not retained and the share of all non-retained students
+  they are; ``top10_recall``/``top10_precision`` the same for the riskiest 10%.
+
+Each metric is also given for the logistic baseline (``baseline_<m>``), the prior-only baseline
+(``prior_<m>``: the program's historical rate) and, when known, the oracle (``oracle_<m>``).
 """
 
 from __future__ import annotations
@@ -34,7 +43,20 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-METRICS = ("roc_auc", "pr_auc", "brier", "ece", "top10_recall", "top10_precision")
+METRICS = (
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "ece",
+    "top10_recall",
+    "top10_precision",
+    "top_n_precision",
+    "top_n_recall",
+)
+#: The weeks whose mean ROC-AUC is the run's one summary (inclusive).
+WINDOW = (1, 8)
+#: Bootstrap draws of each week's ROC-AUC interval.
+AUC_BOOTSTRAP_DRAWS = 200
 # The model's calibration diagnostics beside METRICS (logged to MLflow too).
 CALIBRATION_DIAGNOSTICS = ("ece_floor", "ece_floor_p95", "ece_debiased", "ece_vs_truth")
 # Label draws behind the ECE noise floor: 200 put its mean within about 0.0002 at 2,000 rows.
@@ -49,9 +71,10 @@ def _number(value: float) -> float | None:
 
 
 def classification_metrics(
-    at_risk: np.ndarray | pd.Series, risk: np.ndarray | pd.Series
+    at_risk: np.ndarray | pd.Series, risk: np.ndarray | pd.Series, top_n: int | None = None
 ) -> dict[str, Any]:
-    """The metrics above for one set of rows (``None`` where undefined, e.g. one class only)."""
+    """The metrics above for one set of rows (``None`` where undefined, e.g. one class only);
+    ``top_n`` is the digest capacity (default: 10% of the rows, rounded up)."""
     import numpy as np
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
@@ -59,6 +82,7 @@ def classification_metrics(
     p = np.asarray(risk, dtype=float)
     out: dict[str, Any] = {
         "n": len(y),
+        "positives": int(y.sum()),
         "at_risk_rate": _number(float(y.mean())) if len(y) else None,
     }
     if len(y) == 0:
@@ -68,11 +92,58 @@ def classification_metrics(
     out["pr_auc"] = float(average_precision_score(y, p)) if both else None
     out["brier"] = float(brier_score_loss(y, p))
     out["ece"] = expected_calibration_error(y, p)
-    top = np.argsort(-p, kind="stable")[: max(1, math.ceil(0.1 * len(y)))]
-    caught = int(y[top].sum())
-    out["top10_recall"] = caught / int(y.sum()) if y.sum() else None
-    out["top10_precision"] = caught / len(top)
+    order = np.argsort(-p, kind="stable")
+    for name, count in (
+        ("top10", max(1, math.ceil(0.1 * len(y)))),
+        ("top_n", min(len(y), top_n if top_n is not None else max(1, math.ceil(0.1 * len(y))))),
+    ):
+        caught = int(y[order[:count]].sum())
+        out[f"{name}_recall"] = caught / int(y.sum()) if y.sum() else None
+        out[f"{name}_precision"] = caught / count
     return out
+
+
+def weighted_auc_draws(y: np.ndarray, p: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The ROC-AUC of scores ``p`` on labels ``y`` under each row of ``weights`` (draws x rows):
+    the weighted Mann-Whitney statistic, ties counting one half (NaN where a draw holds one
+    class only). Vectorised over draws, so a bootstrap costs one sort."""
+    import numpy as np
+
+    order = np.argsort(p, kind="stable")
+    y, weights = np.asarray(y, dtype=int)[order], np.asarray(weights, dtype=float)[:, order]
+    tie = np.unique(np.asarray(p, dtype=float)[order], return_inverse=True)[1]
+    neg = weights * (y == 0)
+    pos = weights * (y == 1)
+    # Negative weight strictly below each tie group, and inside it.
+    group_neg = np.zeros((len(weights), int(tie.max()) + 1 if len(tie) else 0))
+    np.add.at(group_neg.T, tie, neg.T)
+    below = np.cumsum(group_neg, axis=1) - group_neg
+    wins = (pos * (below[:, tie] + 0.5 * group_neg[:, tie])).sum(axis=1)
+    total = pos.sum(axis=1) * neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: np.ndarray = np.where(total > 0, wins / np.where(total > 0, total, 1), np.nan)
+    return result
+
+
+def bootstrap_auc_interval(
+    at_risk: np.ndarray, risk: np.ndarray, *, draws: int = AUC_BOOTSTRAP_DRAWS, seed: int = 0
+) -> list[float] | None:
+    """A 95% percentile bootstrap interval of the ROC-AUC, resampling rows (one per student in a
+    week) with replacement (:func:`weighted_auc_draws` with multinomial counts as weights)."""
+    import numpy as np
+
+    y = np.asarray(at_risk, dtype=int)
+    p = np.asarray(risk, dtype=float)
+    if len(y) < 2 or not 0 < y.sum() < len(y):
+        return None
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=draws)
+    aucs = weighted_auc_draws(y, p, weights)
+    aucs = aucs[~np.isnan(aucs)]
+    if len(aucs) < 2:
+        return None
+    low, high = np.quantile(aucs, [0.025, 0.975])
+    return [float(low), float(high)]
 
 
 def ece_if_calibrated(
@@ -104,20 +175,25 @@ def evaluate_by_week(
     baseline: np.ndarray,
     oracle: np.ndarray | None,
     *,
+    prior: np.ndarray | None = None,
+    top_n: int | None = None,
+    window: tuple[int, int] = WINDOW,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Metrics of the model, the baseline and (when known) the oracle, per checkpoint week,
-    overall, and at each student's last checkpoint of the term (terms differ in length):
-    ``{"weeks": [{"week", "n", metrics..., "ece_floor", "ece_floor_p95", "ece_debiased",
-    "ece_vs_truth", "baseline_<m>", "oracle_<m>"}], "overall", "last_checkpoint"}``. ``seed``
-    seeds the label draws of the ECE noise floor."""
+    """Metrics of the model, the logistic baseline, the prior-only baseline and (when known) the
+    oracle, per checkpoint week: ``{"weeks": [{"week", "n", "positives", metrics...,
+    "roc_auc_ci", "ece_floor", "ece_floor_p95", "ece_debiased", "ece_vs_truth",
+    "baseline_<m>", "prior_<m>", "oracle_<m>"}], "window": {...}}`` (:func:`window_summary`).
+    ``top_n`` is the digest capacity; ``seed`` seeds the bootstrap and the noise floor draws."""
     import numpy as np
 
     weeks_col = test["checkpoint_week"].to_numpy()
+    y_all = at_risk.to_numpy()
 
     def block(mask: np.ndarray, offset: int) -> dict[str, Any]:
-        y = at_risk.to_numpy()[mask]
-        row = classification_metrics(y, risk[mask])
+        y = y_all[mask]
+        row = classification_metrics(y, risk[mask], top_n)
+        row["roc_auc_ci"] = bootstrap_auc_interval(y, risk[mask], seed=seed + offset)
         floor, floor_p95 = ece_if_calibrated(risk[mask], seed=seed + offset)
         row["ece_floor"] = _number(floor)
         row["ece_floor_p95"] = _number(floor_p95)
@@ -127,8 +203,8 @@ def evaluate_by_week(
             if oracle is None
             else _number(expected_calibration_error(oracle[mask], risk[mask]))
         )
-        for prefix, scores in (("baseline", baseline), ("oracle", oracle)):
-            other = classification_metrics(y, scores[mask]) if scores is not None else {}
+        for prefix, scores in (("baseline", baseline), ("prior", prior), ("oracle", oracle)):
+            other = classification_metrics(y, scores[mask], top_n) if scores is not None else {}
             for metric in METRICS:
                 row[f"{prefix}_{metric}"] = other.get(metric)
         return row
@@ -137,16 +213,50 @@ def evaluate_by_week(
         {"week": int(week)} | block(weeks_col == week, int(week))
         for week in sorted(np.unique(weeks_col))
     ]
-    students = test["student_id"].astype(str).to_numpy()
-    order = np.lexsort((weeks_col, students))
-    last = np.zeros(len(test), dtype=bool)
-    is_last = np.append(students[order][1:] != students[order][:-1], True)
-    last[order[is_last]] = True
+    return {"weeks": weeks, "window": window_summary(weeks, window)}
+
+
+def window_summary(weeks: list[dict[str, Any]], window: tuple[int, int] = WINDOW) -> dict[str, Any]:
+    """The mean weekly ROC-AUC of the model and each baseline over the weeks of ``window``
+    (inclusive) that have a value: the run's one summary, named by its window."""
+    first, last = window
+    inside = [row for row in weeks if first <= row["week"] <= last]
+
+    def mean(key: str) -> float | None:
+        values = [row[key] for row in inside if row.get(key) is not None]
+        return sum(values) / len(values) if values else None
+
     return {
-        "weeks": weeks,
-        "overall": block(np.ones(len(test), dtype=bool), 1000),
-        "last_checkpoint": block(last, 2000),
+        "name": f"mean weekly ROC-AUC, weeks {first}-{last}",
+        "first_week": first,
+        "last_week": last,
+        "weeks": [row["week"] for row in inside],
+        "mean_roc_auc": mean("roc_auc"),
+        "mean_baseline_roc_auc": mean("baseline_roc_auc"),
+        "mean_prior_roc_auc": mean("prior_roc_auc"),
+        "mean_oracle_roc_auc": mean("oracle_roc_auc"),
+        "mean_ece": mean("ece"),
     }
+
+
+def prior_rates(train: pd.DataFrame, *, label: str = "retained", strength: float = 20.0) -> Any:
+    """The prior-only baseline: each program's historical not-retained rate among its training
+    students (one count per student), shrunk toward the rate of all of them by ``strength``
+    pseudo-students. Returns a function from a frame (with ``program_id``) to risks; a program
+    never seen in training gets the overall rate."""
+    import numpy as np
+
+    students = train.drop_duplicates("student_id")
+    target = 1.0 - students[label].astype(float)
+    overall = float(target.mean())
+    grouped = target.groupby(students["program_id"].astype(str).to_numpy()).agg(["sum", "count"])
+    rates = ((grouped["sum"] + strength * overall) / (grouped["count"] + strength)).to_dict()
+
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        programs = frame["program_id"].astype(str)
+        return np.asarray(programs.map(rates).fillna(overall), dtype=float)
+
+    return score
 
 
 def age_band(age: pd.Series) -> pd.Series:
@@ -182,15 +292,14 @@ def subgroup_audit(
 
     Groups with fewer than ``min_rows`` rows are listed but left out of the gaps (too noisy).
     """
-    import numpy as np
 
     result: dict[str, Any] = {}
     y = at_risk.to_numpy()
     for attribute, labels in groups.items():
-        values = labels.to_numpy()
+        values = labels.astype(str).to_numpy()
         per_group = {}
-        for group in sorted({str(v) for v in values}):
-            mask = np.asarray([str(v) == group for v in values])
+        for group in sorted(set(values)):
+            mask = values == group
             per_group[group] = classification_metrics(y[mask], risk[mask])
         gaps: dict[str, Any] = {}
         for metric in METRICS:

@@ -3,10 +3,13 @@
 The split (documented in docs/training.md): cohorts are grouped by the season in which their
 first term started ("start period", across programs; seasons by month: fall = Sep-Nov, winter =
 Dec-Feb, spring = Mar-May, summer = Jun-Aug, named by their first month, e.g. ``2025-09 fall``).
-The latest start period with known labels is the *test* cohort. The most recent earlier periods,
-taken whole until there are at least ``HELD_OUT_MIN_PERIODS`` of them and they hold at least
-``HELD_OUT_SHARE`` of the earlier students, are *held out* for early stopping and calibration;
-every earlier period trains (at least one always does). No student is on two sides.
+The latest start period with known labels is the *test* cohort; every earlier period trains,
+the most recent one included, so a course or program first seen in the latest earlier cohort is
+known to the model. Early stopping and calibration are cross-fitted: the training students are
+dealt into ``CROSS_FIT_FOLDS`` folds (a student's rows together), a booster per fold is fitted on
+the others and early-stopped on its own fold, its out-of-fold raw scores calibrate, and the final
+booster is refitted on every training row with the folds' mean number of trees. No student is on
+two sides of train and test.
 """
 
 from __future__ import annotations
@@ -17,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import UsageError
 from earlywarn.model.artifact import CalibrationMethod, FeatureColumn, RetentionModel
-from earlywarn.training.crossfit import out_of_fold_raw
 from earlywarn.training.params import (
-    CROSS_FIT_CALIBRATION,
+    CROSS_FIT_FOLDS,
     EARLY_STOPPING_ROUNDS,
     LINEAR_BASE,
     LINEAR_L2,
@@ -27,39 +29,24 @@ from earlywarn.training.params import (
     lightgbm_params,
     monotone_risk_direction,
 )
-from earlywarn.training.select import prefer_plain_booster
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
 # The dataset's identifying and label columns; everything else may be a feature.
 ID_COLUMNS = ("student_id", "cohort", "program_id", "checkpoint_week", "as_of")
 LABEL = "retained"
-# Measured on the default synthetic institution (89 features): at 0.35 whole seasons made the
-# held-out 53% of the earlier rows and the model trained on 53,193 rows; at 0.2 it trains on 88,035
-# and holds out 25,850 (2,184 students, enough to calibrate), and the test ROC-AUC rose at every
-# checkpoint week (last checkpoint 0.658 -> 0.666, oracle 0.688) with ECE still at the oracle's.
-HELD_OUT_SHARE = 0.2
-# ... and at least this many start periods (always leaving one to train on). 1: the share alone
-# decides. 4 (a year of seasons, so the calibrator would see every season's mix of programs) was
-# measured by rolling-origin validation (docs/training.md) and not taken: the mean per-week ECE of
-# the four stand-in seasons fell (0.0315 to 0.0288) but the model trained on fewer rows and lost
-# AUC (last checkpoint 97.5% of the oracle's on average against 96.9%; model minus baseline
-# +0.0005 against +0.0003).
-HELD_OUT_MIN_PERIODS = 1
 
 
 @dataclass(frozen=True)
 class DatasetSplit:
-    """Train, held-out (early stopping and calibration) and test rows, split by cohort start."""
+    """Training rows (every earlier start period) and test rows (the latest), split by cohort
+    start."""
 
     train: pd.DataFrame
-    held_out: pd.DataFrame
     test: pd.DataFrame
     test_period: str
-    held_out_period: str
     train_periods: tuple[str, ...]
 
     @property
@@ -70,21 +57,12 @@ class DatasetSplit:
         """A JSON-ready summary of the split, for the run log."""
         return {
             "test_period": self.test_period,
-            "held_out_period": self.held_out_period,
             "train_periods": list(self.train_periods),
             "test_cohorts": self.test_cohorts,
-            "rows": {
-                "train": len(self.train),
-                "held_out": len(self.held_out),
-                "test": len(self.test),
-            },
+            "rows": {"train": len(self.train), "test": len(self.test)},
             "students": {
                 side: int(frame["student_id"].nunique())
-                for side, frame in (
-                    ("train", self.train),
-                    ("held_out", self.held_out),
-                    ("test", self.test),
-                )
+                for side, frame in (("train", self.train), ("test", self.test))
             },
         }
 
@@ -131,37 +109,21 @@ def split_by_time(dataset: pd.DataFrame, cohort_starts: Mapping[str, pd.Timestam
     period_of = {c: start_period(pd.Timestamp(cohort_starts[c])) for c in cohorts.unique()}
     period = cohorts.map(period_of)
     periods = sorted(period.unique())
-    if len(periods) < 3:
+    if len(periods) < 2:
         raise UsageError(
             f"training dataset: only {len(periods)} start period(s) with known retention "
-            f"({', '.join(periods) or 'none'}); training needs at least 3 (train, held out, test). "
+            f"({', '.join(periods) or 'none'}); training needs at least 2 (train, test). "
             "Use data that spans more cohorts, or a later --as-of"
         )
     test_period = periods[-1]
-    students = labelled.groupby(period.to_numpy(), observed=True)["student_id"].nunique()
-    earlier = periods[:-1]
-    total = int(students[earlier].sum())
-    held: list[str] = []
-    while len(held) < len(earlier) - 1 and (
-        len(held) < HELD_OUT_MIN_PERIODS or students[held].sum() < HELD_OUT_SHARE * total
-    ):
-        held.insert(0, earlier[-1 - len(held)])
     split = DatasetSplit(
-        train=labelled[period < held[0]],
-        held_out=labelled[period.isin(held)],
+        train=labelled[period < test_period],
         test=labelled[period == test_period],
         test_period=test_period,
-        held_out_period=held[0] if len(held) == 1 else f"{held[0]} .. {held[-1]}",
-        train_periods=tuple(p for p in earlier if p < held[0]),
+        train_periods=tuple(periods[:-1]),
     )
-    sides = [
-        set(split.train["student_id"]),
-        set(split.held_out["student_id"]),
-        set(split.test["student_id"]),
-    ]
-    assert not sides[0] & sides[1], "a student is in both the train and held-out cohorts"
-    assert not sides[0] & sides[2], "a student is in both the train and test cohorts"
-    assert not sides[1] & sides[2], "a student is in both the held-out and test cohorts"
+    overlap = set(split.train["student_id"]) & set(split.test["student_id"])
+    assert not overlap, "a student is in both the train and test cohorts"
     return split
 
 
@@ -233,83 +195,54 @@ def fit_retention_model(
     seed: int,
     progress: Progress = quiet,
 ) -> RetentionModel:
-    """LightGBM on the training cohorts, early-stopped on the held-out cohort and calibrated on it
-    and (with ``CROSS_FIT_CALIBRATION``) on out-of-fold scores of the training cohorts.
+    """LightGBM on every training cohort with cross-fitted early stopping and calibration.
 
-    It boosts from a monotone linear base when ``LINEAR_BASE`` is true; with ``"auto"`` it fits
-    both and keeps the linear base unless the plain booster ranks the held-out cohort clearly
-    better (training/select.py). ``progress`` hears of each fit as it starts.
+    The training students are dealt into ``CROSS_FIT_FOLDS`` folds (a student's checkpoint weeks
+    together, stratified by label). For each fold a booster is fitted on the other folds and
+    early-stopped on it (logloss), and scores it: those out-of-fold raw scores are the
+    calibration rows. The final booster is refitted on all training rows with the mean of the
+    folds' kept iterations (``trees_``), then calibrated on the out-of-fold scores. Early
+    stopping thus sees students of the same seasons as training (a later cohort's shift in base
+    rate would otherwise stop it after a tree or two), and nothing earlier is left untrained on.
     """
-    held_out_y = risk_target(split.held_out)
-    choices = [True, False] if LINEAR_BASE == "auto" else [bool(LINEAR_BASE)]
-    models: dict[bool, RetentionModel] = {}
-    for linear_base in choices:
-        progress(f"fitting the booster {'on a linear base' if linear_base else 'on its own'}")
-        models[linear_base] = _retention_model(columns, seed=seed, linear_base=linear_base).fit(
-            split.train,
-            risk_target(split.train),
-            eval_X=split.held_out,
-            eval_y=held_out_y,
-            eval_groups=split.held_out["student_id"].astype(str),
-        )
-    model = models[choices[0]]
-    if len(models) == 2:
-        plain, difference, error = prefer_plain_booster(
-            held_out_y.to_numpy(),
-            models[True].raw_score(split.held_out),
-            models[False].raw_score(split.held_out),
-            split.held_out["student_id"].astype(str).to_numpy(),
-            seed=seed,
-        )
-        model = models[not plain]
-        model.base_choice_ = {"held_out_auc_gain_of_plain": difference, "standard_error": error}
-    if CROSS_FIT_CALIBRATION:
-        cross_fit_calibration(model, split, columns, seed=seed, progress=progress)
-    return model
-
-
-def cross_fit_calibration(
-    model: RetentionModel,
-    split: DatasetSplit,
-    columns: list[FeatureColumn],
-    *,
-    seed: int,
-    progress: Progress = quiet,
-) -> None:
-    """Recalibrate ``model`` on the held-out rows plus out-of-fold scores of the training rows
-    (training/crossfit.py), each fold model built like ``model`` (same base, same settings)."""
     import numpy as np
 
-    train_y = risk_target(split.train).to_numpy()
-    train_ids = split.train["student_id"].astype(str).to_numpy()
-    held_y = risk_target(split.held_out).to_numpy()
-    held_ids = split.held_out["student_id"].astype(str).to_numpy()
+    from earlywarn.model.artifact import calibration_folds
 
-    def fit_scorer(rows: pd.DataFrame, y: np.ndarray) -> Callable[[pd.DataFrame], np.ndarray]:
-        # The fold model's own calibrator is never used: only its raw score is.
-        fold_model = _retention_model(
-            columns, seed=seed, linear_base=model.linear_base, calibration="sigmoid"
-        ).fit(rows, y, eval_X=split.held_out, eval_y=held_y, reference_stats=False)
-        return fold_model.raw_score
-
-    out_of_fold = out_of_fold_raw(
-        split.train,
-        train_y,
-        train_ids,
-        fit_scorer,
-        seed=seed,
-        on_fold=lambda k, n: progress(f"cross-fitting the calibrator: fold {k} of {n}"),
-    )
-    train_weeks = model.checkpoint_weeks(split.train)
-    held_weeks = model.checkpoint_weeks(split.held_out)
-    model.calibrate(
-        np.concatenate([out_of_fold, model.raw_score(split.held_out)]),
-        np.concatenate([train_y, held_y]),
-        None
-        if train_weeks is None or held_weeks is None
-        else np.concatenate([train_weeks, held_weeks]),
-        np.concatenate([train_ids, held_ids]),
-    )
+    train = split.train
+    y = risk_target(train).to_numpy()
+    ids = train["student_id"].astype(str).to_numpy()
+    folds = calibration_folds(y, ids, seed, CROSS_FIT_FOLDS)
+    out_of_fold = np.full(len(y), np.nan)
+    kept: list[int] = []
+    for number in range(CROSS_FIT_FOLDS):
+        progress(f"cross-fitting: fold {number + 1} of {CROSS_FIT_FOLDS}")
+        inside = folds != number
+        fold_model = _retention_model(columns, seed=seed, linear_base=bool(LINEAR_BASE)).fit(
+            train[inside],
+            y[inside],
+            eval_X=train[~inside],
+            eval_y=y[~inside],
+            eval_groups=ids[~inside],
+            reference_stats=False,
+        )
+        out_of_fold[~inside] = fold_model.raw_score(train[~inside])
+        kept.append(int(fold_model.best_iteration_))
+    trees = max(1, round(float(np.mean(kept))))
+    progress(f"fitting the final booster on all training rows ({trees} trees)")
+    model = RetentionModel(
+        columns,
+        lightgbm_params(seed),
+        n_estimators=trees,
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+        calibration="auto",
+        random_state=seed,
+        linear_base=bool(LINEAR_BASE),
+        linear_l2=LINEAR_L2,
+    ).fit(train, y)
+    model.fold_trees_ = kept
+    model.calibrate(out_of_fold, y, model.checkpoint_weeks(train), ids)
+    return model
 
 
 def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.DataFrame:

@@ -20,9 +20,11 @@ from earlywarn.training.evaluate import (
     audit_groups,
     evaluate_by_week,
     oracle_risk,
+    prior_rates,
     read_truth,
     subgroup_audit,
 )
+from earlywarn.training.fairness import fairness_groups, fairness_report
 from earlywarn.training.fit import (
     DatasetSplit,
     Progress,
@@ -35,7 +37,7 @@ from earlywarn.training.fit import (
     risk_target,
     split_by_time,
 )
-from earlywarn.training.params import TRAINING_THREADS
+from earlywarn.training.params import CHECKPOINT_WEEKS, TRAINING_THREADS
 
 if TYPE_CHECKING:
     import numpy as np
@@ -63,6 +65,8 @@ class TrainingResult:
     test_risk: np.ndarray
     baseline_risk: np.ndarray
     oracle_risk: np.ndarray | None
+    prior_risk: np.ndarray
+    fairness: dict[str, Any]
     test_contributions: pd.DataFrame  # on a seeded sample of test rows (SHAP_SAMPLE_ROWS)
     seconds: float
     run_id: str | None = None
@@ -71,39 +75,54 @@ class TrainingResult:
 
     def summary(self) -> dict[str, Any]:
         """The JSON object ``earlywarn train --json`` prints."""
-        keys = ("n", "roc_auc", "pr_auc", "brier", "ece", "top10_recall", "top10_precision")
-
-        def pick(row: Mapping[str, Any]) -> dict[str, Any]:
-            return {k: row.get(k) for k in keys} | {
-                "baseline_roc_auc": row.get("baseline_roc_auc"),
-                "baseline_ece": row.get("baseline_ece"),
-                "oracle_roc_auc": row.get("oracle_roc_auc"),
-                "oracle_ece": row.get("oracle_ece"),
-                "ece_floor": row.get("ece_floor"),
-                "ece_floor_p95": row.get("ece_floor_p95"),
-                "ece_debiased": row.get("ece_debiased"),
-                "ece_vs_truth": row.get("ece_vs_truth"),
-            }
-
+        keys = (
+            "n",
+            "positives",
+            "roc_auc",
+            "roc_auc_ci",
+            "pr_auc",
+            "brier",
+            "ece",
+            "top_n_precision",
+            "top_n_recall",
+            "top10_recall",
+            "top10_precision",
+            "baseline_roc_auc",
+            "baseline_pr_auc",
+            "baseline_ece",
+            "prior_roc_auc",
+            "oracle_roc_auc",
+            "oracle_ece",
+            "ece_floor",
+            "ece_floor_p95",
+            "ece_debiased",
+            "ece_vs_truth",
+        )
         return {
             "run_id": self.run_id,
             "model_name": "earlywarn-retention",
             "model_version": self.model_version,
             "test_cohort": self.split.test_period,
             "test_cohorts": self.split.test_cohorts,
+            "train_periods": list(self.split.train_periods),
             "as_of": str(self.as_of),
+            "trees": int(self.model.best_iteration_),
+            "fold_trees": list(getattr(self.model, "fold_trees_", [])),
             "calibration": self.model.calibration_method_,
             "calibration_rows": getattr(self.model, "calibration_rows_", None),
             "linear_base": self.model.linear_base,
-            "base_choice": getattr(self.model, "base_choice_", None),
+            "top_n": self.extra.get("top_n"),
             "features": self.model.feature_names,
             "training_seconds": round(self.seconds, 2),
             "fit_seconds": self.extra.get("fit_seconds", round(self.seconds, 2)),
             "step_seconds": self.extra.get("step_seconds", {}),
             "features_never_observed": self.extra.get("features_never_observed", []),
-            "weeks": [{"week": row["week"]} | pick(row) for row in self.evaluation["weeks"]],
-            "overall": pick(self.evaluation["overall"]),
-            "last_checkpoint": pick(self.evaluation["last_checkpoint"]),
+            "window": self.evaluation["window"],
+            "weeks": [
+                {"week": row["week"]} | {k: row.get(k) for k in keys}
+                for row in self.evaluation["weeks"]
+            ],
+            "fairness": self.fairness,
             "audit_largest_gaps": {
                 attribute: block["largest_gap"] for attribute, block in self.audit.items()
             },
@@ -119,6 +138,7 @@ def train_on_dataset(
     *,
     as_of: Any = None,
     truth: pd.Series | None = None,
+    top_n: int | None = None,
     progress: Progress = quiet,
 ) -> TrainingResult:
     """Split by time, fit the model and the baseline, evaluate and audit on the test cohort.
@@ -139,7 +159,6 @@ def train_on_dataset(
     split = split_by_time(dataset, cohort_starts)
     progress(
         f"split: train {len(split.train)} rows ({', '.join(split.train_periods)}), "
-        f"held out {len(split.held_out)} ({split.held_out_period}), "
         f"test {len(split.test)} ({split.test_period})"
     )
     columns, unobserved = observed_columns(
@@ -162,9 +181,20 @@ def train_on_dataset(
     risk = model.predict_risk(test)
     base = baseline_risk(baseline, test, columns)
     oracle = oracle_risk(test, truth)
-    evaluation = evaluate_by_week(test, at_risk, risk, base, oracle, seed=settings.seed)
+    prior = prior_rates(split.train)(test)
+    evaluation = evaluate_by_week(
+        test, at_risk, risk, base, oracle, prior=prior, top_n=top_n, seed=settings.seed
+    )
     lap("evaluation")
     audit = subgroup_audit(audit_groups(test), at_risk, risk)
+    fairness = fairness_report(
+        fairness_groups(test, specs),
+        at_risk,
+        risk,
+        top_n=top_n,
+        settings=settings,
+        weeks=test["checkpoint_week"].to_numpy(),
+    )
     lap("audit")
     sample = test.sample(n=min(SHAP_SAMPLE_ROWS, len(test)), random_state=settings.seed)
     contributions = model.contributions(sample)
@@ -179,10 +209,21 @@ def train_on_dataset(
         test_risk=risk,
         baseline_risk=base,
         oracle_risk=oracle,
+        prior_risk=prior,
+        fairness=fairness,
         test_contributions=contributions,
         seconds=time.perf_counter() - started,
-        extra={"features_never_observed": unobserved, "step_seconds": steps},
+        extra={"features_never_observed": unobserved, "step_seconds": steps, "top_n": top_n},
     )
+
+
+def digest_capacity(tables: Tables, settings: Settings) -> int | None:
+    """How many students the weekly digests list at most: ``digest_max_students`` per advisor
+    (``None`` without advisors, when evaluation uses the riskiest 10% instead)."""
+    advisors = tables.advisors
+    if advisors is None or len(advisors) == 0:
+        return None
+    return int(settings.digest_max_students) * len(advisors)
 
 
 def latest_instant(tables: Tables) -> pd.Timestamp:
@@ -229,7 +270,9 @@ def train_from_folder(
     loaded = time.perf_counter()
     instant = as_of if as_of is not None else latest_instant(tables)
     progress(f"building the training dataset as of {instant}")
-    dataset = build_training_dataset(tables, instant, pass_score=settings.pass_score)
+    dataset = build_training_dataset(
+        tables, instant, weeks=CHECKPOINT_WEEKS, pass_score=settings.pass_score
+    )
     built = time.perf_counter()
     progress(f"dataset: {len(dataset)} rows, {dataset['student_id'].nunique()} students")
     result = train_on_dataset(
@@ -239,6 +282,7 @@ def train_from_folder(
         settings,
         as_of=instant,
         truth=read_truth(Path(data_dir)),
+        top_n=digest_capacity(tables, settings),
         progress=progress,
     )
     steps = {

@@ -1,13 +1,24 @@
-"""The promotion guard: move the ``champion`` alias to the challenger only when it is at least as
-good, and record every decision.
+"""The promotion guard: move the ``champion`` alias to the challenger only when it earns it, and
+record every decision.
 
-Both models score the challenger's test-cohort rows at checkpoint week ``settings.promote_week``
-(logged with the challenger's run). The challenger wins when its ROC-AUC is at least the champion's
-minus ``promote_auc_tolerance`` and its expected calibration error is under ``promote_max_ece``;
-the first model only has to pass the calibration check. ``force`` promotes anyway, marked forced.
+The challenger's test-cohort rows (logged with its run, with the logistic baseline's risk) are
+scored over the evaluation window's checkpoint weeks (training/evaluate.py, ``WINDOW``, weeks 1-8
+by default; the weeks the rows hold). The guard compares mean weekly ROC-AUC over the window:
 
-Each promotion is recorded as tags on the promoted model version (``promotion.*``) and, with every
-refusal, as one JSON line in ``<home>/mlruns/promotions.jsonl``.
+* against the logistic baseline of the challenger's own run, and against the champion (scoring
+  the same rows) when there is one. A comparison fails when the challenger is lower by more than
+  the noise: ``GATE_Z`` standard errors of the paired difference, from a bootstrap that resamples
+  test students (each student's weeks together), and at least ``promote_auc_tolerance``;
+* calibration: the mean weekly ECE must be under ``promote_max_ece`` or, if not, under the noise
+  floor of the rows it has (the mean 95th percentile of the ECE a perfectly calibrated model with
+  the same predictions shows on each week's rows), so a small institution's first model is not
+  refused for noise;
+* fairness: the run's largest calibration gap between groups, beyond its noise
+  (training/fairness.py), must not exceed ``promote_max_calibration_gap``.
+
+Every refusal says by how much. ``force`` promotes anyway, recorded as forced. Each promotion is
+recorded as tags on the promoted model version (``promotion.*``) and, with every refusal, as one
+JSON line in ``<home>/mlruns/promotions.jsonl``.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import MissingModelError, RegistryError
+from earlywarn.model.artifact import expected_calibration_error
 from earlywarn.model.store import (
     CHALLENGER,
     CHAMPION,
@@ -27,16 +39,21 @@ from earlywarn.model.store import (
     client,
     load_model_uri,
 )
-from earlywarn.training.evaluate import classification_metrics
+from earlywarn.training.evaluate import WINDOW, ece_if_calibrated, weighted_auc_draws
 from earlywarn.training.fit import risk_target
-from earlywarn.training.tracking import TEST_ROWS_ARTIFACT
+from earlywarn.training.tracking import BASELINE_RISK_COLUMN, FAIRNESS_ARTIFACT, TEST_ROWS_ARTIFACT
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from earlywarn.core.settings import Settings
 
 PROMOTIONS_LOG = "promotions.jsonl"
+#: Standard errors of the paired bootstrap difference that count as noise (two-sided 95%).
+GATE_Z = 1.96
+#: Bootstrap draws over test students for the noise of a difference in mean weekly AUC.
+GATE_DRAWS = 200
 
 
 @dataclass(frozen=True)
@@ -55,6 +72,10 @@ class PromotionDecision:
     actor: str
     at: str
     test_period: str | None = None
+    weeks: list[int] | None = None
+    baseline_auc: float | None = None
+    auc_noise: float | None = None
+    ece_noise: float | None = None
 
     @property
     def promoted(self) -> bool:
@@ -98,6 +119,63 @@ def challenger_test_rows(settings: Settings, version: str) -> tuple[pd.DataFrame
     return pd.read_parquet(path), model_version.tags.get("test_period")
 
 
+def run_fairness(settings: Settings, version: str) -> dict[str, Any]:
+    """The fairness report logged with model ``version``'s run (empty when there is none)."""
+    import mlflow
+
+    model_version = client(settings).get_model_version(MODEL_NAME, version)
+    run_id = model_version.tags.get("run_id") or model_version.run_id
+    try:
+        loaded: dict[str, Any] = mlflow.artifacts.load_dict(f"runs:/{run_id}/{FAIRNESS_ARTIFACT}")
+    except Exception:  # an older run without the report: nothing to judge
+        return {}
+    return loaded
+
+
+def mean_weekly_auc_draws(
+    y: np.ndarray, scores: dict[str, np.ndarray], week: np.ndarray, student: np.ndarray, seed: int
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Each score's mean weekly ROC-AUC over the weeks in ``week``, and the same under
+    ``GATE_DRAWS`` bootstrap draws that resample students (a student's weeks together, paired
+    across scores, so differences keep their correlation)."""
+    import numpy as np
+
+    codes = np.unique(student.astype(str), return_inverse=True)[1]
+    n = int(codes.max()) + 1
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=GATE_DRAWS)[:, codes]
+    ones = np.ones((1, len(y)))
+    point: dict[str, list[float]] = {name: [] for name in scores}
+    draws: dict[str, list[np.ndarray]] = {name: [] for name in scores}
+    for value in np.unique(week):
+        rows = week == value
+        if not 0 < y[rows].sum() < rows.sum():
+            continue
+        for name, score in scores.items():
+            point[name].append(float(weighted_auc_draws(y[rows], score[rows], ones[:, rows])[0]))
+            draws[name].append(weighted_auc_draws(y[rows], score[rows], counts[:, rows]))
+    means = {name: float(np.mean(v)) if v else float("nan") for name, v in point.items()}
+    spread = {
+        name: np.nanmean(np.vstack(v), axis=0) if v else np.full(GATE_DRAWS, np.nan)
+        for name, v in draws.items()
+    }
+    return means, spread
+
+
+def weekly_calibration(
+    y: np.ndarray, risk: np.ndarray, week: np.ndarray, seed: int
+) -> tuple[float, float]:
+    """The mean over weeks of the ECE and of its noise floor's 95th percentile."""
+    import numpy as np
+
+    errors, floors = [], []
+    for value in np.unique(week):
+        rows = week == value
+        errors.append(expected_calibration_error(y[rows], risk[rows]))
+        floors.append(ece_if_calibrated(risk[rows], seed=seed + int(value))[1])
+    return float(np.mean(errors)), float(np.mean(floors))
+
+
 def _rounded(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -114,89 +192,120 @@ def promote_challenger(
         )
     champion = alias_version(settings, CHAMPION)
     at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
-    week = settings.promote_week
     rows, test_period = challenger_test_rows(settings, challenger)
-    at_week = rows[rows["checkpoint_week"].astype(float) == week]
+    first, last = WINDOW
+    checkpoint = rows["checkpoint_week"].astype(int)
+    in_window = rows[(checkpoint >= first) & (checkpoint <= last)]
+    if in_window.empty:  # a test cohort that starts later in its term: its first weeks
+        weeks_held = sorted(set(checkpoint))[: last - first + 1]
+        in_window = rows[checkpoint.isin(weeks_held)]
+    weeks = sorted({int(w) for w in in_window["checkpoint_week"]})
+    numbers: dict[str, Any] = {}
 
-    def decide(
-        status: str,
-        reason: str,
-        challenger_auc: float | None = None,
-        champion_auc: float | None = None,
-        challenger_ece: float | None = None,
-    ) -> PromotionDecision:
+    def decide(status: str, reason: str) -> PromotionDecision:
         return PromotionDecision(
             status=status,
             reason=reason,
             challenger_version=challenger,
             previous_champion_version=champion,
-            week=week,
-            rows=len(at_week),
-            challenger_auc=challenger_auc,
-            champion_auc=champion_auc,
-            challenger_ece=challenger_ece,
+            week=weeks[-1] if weeks else settings.promote_week,
+            rows=len(in_window),
+            challenger_auc=numbers.get("challenger"),
+            champion_auc=numbers.get("champion"),
+            challenger_ece=numbers.get("ece"),
             actor=actor,
             at=at,
             test_period=test_period,
+            weeks=weeks,
+            baseline_auc=numbers.get("baseline"),
+            auc_noise=numbers.get("noise"),
+            ece_noise=numbers.get("ece_noise"),
         )
 
     if champion == challenger:
         return decide("unchanged", f"version {challenger} is already the champion")
 
-    challenger_auc: float | None = None
-    challenger_ece: float | None = None
-    champion_auc: float | None = None
-    problems: list[str] = []
-    if at_week.empty:
-        weeks = sorted({int(w) for w in rows["checkpoint_week"]})
-        problems.append(
-            f"the challenger's test cohort has no rows at checkpoint week {week} "
-            f"(weeks {weeks}); set promote_week to one of them"
-        )
-    else:
-        at_risk = risk_target(at_week)
-        challenger_model = load_model_uri(settings, f"models:/{MODEL_NAME}/{challenger}")
-        scores = classification_metrics(at_risk, challenger_model.predict_risk(at_week))
-        challenger_auc, challenger_ece = scores["roc_auc"], scores["ece"]
-        if champion is not None:
-            champion_model = load_model_uri(settings, f"models:/{MODEL_NAME}/{champion}")
-            try:
-                champion_risk = champion_model.predict_risk(at_week)
-            except KeyError as exc:
-                problems.append(f"the champion cannot score the challenger's test rows ({exc})")
-            else:
-                champion_auc = classification_metrics(at_risk, champion_risk)["roc_auc"]
-        if challenger_ece is None or challenger_ece >= settings.promote_max_ece:
-            problems.append(
-                f"challenger ECE {_rounded(challenger_ece)} is not under promote_max_ece "
-                f"{settings.promote_max_ece}"
-            )
-        if challenger_auc is None:
-            problems.append("the test rows hold only one outcome, so AUC is undefined")
-        elif champion_auc is not None and (
-            challenger_auc < champion_auc - settings.promote_auc_tolerance
-        ):
-            problems.append(
-                f"challenger AUC {_rounded(challenger_auc)} is below champion (version {champion}) "
-                f"AUC {_rounded(champion_auc)} minus tolerance {settings.promote_auc_tolerance}"
-            )
-
-    numbers = (
-        f"week {week}, {len(at_week)} rows of test cohort {test_period}: challenger v{challenger} "
-        f"AUC {_rounded(challenger_auc)}, ECE {_rounded(challenger_ece)}; champion "
-        + (f"v{champion} AUC {_rounded(champion_auc)}" if champion else "none")
+    problems = _judge(settings, challenger, champion, in_window, numbers)
+    span = f"weeks {weeks[0]}-{weeks[-1]}" if weeks else "no weeks"
+    summary = (
+        f"mean weekly ROC-AUC over {span}, {len(in_window)} rows of test cohort {test_period}: "
+        f"challenger v{challenger} {_rounded(numbers.get('challenger'))}, logistic baseline "
+        f"{_rounded(numbers.get('baseline'))}, champion "
+        + (f"v{champion} {_rounded(numbers.get('champion'))}" if champion else "none")
+        + f"; mean weekly ECE {_rounded(numbers.get('ece'))}"
     )
     if problems and not force:
-        status, reason = "refused", "; ".join(problems) + f" ({numbers})"
+        status, reason = "refused", "; ".join(problems) + f" ({summary})"
     elif problems:
-        status, reason = "forced", "forced despite: " + "; ".join(problems) + f" ({numbers})"
+        status, reason = "forced", "forced despite: " + "; ".join(problems) + f" ({summary})"
     elif champion is None:
-        status, reason = "promoted", f"first model, calibration within the limit ({numbers})"
+        status, reason = "promoted", f"first model, within the limits ({summary})"
     else:
-        status, reason = "promoted", f"at least as good as the champion ({numbers})"
-    decision = decide(status, reason, challenger_auc, champion_auc, challenger_ece)
+        status, reason = "promoted", f"at least as good as the champion ({summary})"
+    decision = decide(status, reason)
     _record(settings, decision)
     return decision
+
+
+def _judge(
+    settings: Settings,
+    challenger: str,
+    champion: str | None,
+    rows: pd.DataFrame,
+    numbers: dict[str, Any],
+) -> list[str]:
+    """What is wrong with the challenger on ``rows`` (empty: nothing); fills ``numbers``."""
+    import numpy as np
+
+    if rows.empty:
+        return ["the challenger's test cohort has no rows to judge it on"]
+    y = risk_target(rows).to_numpy()
+    week = rows["checkpoint_week"].to_numpy(dtype=float)
+    model = load_model_uri(settings, f"models:/{MODEL_NAME}/{challenger}")
+    scores = {"challenger": model.predict_risk(rows)}
+    problems: list[str] = []
+    if BASELINE_RISK_COLUMN in rows.columns:
+        scores["baseline"] = rows[BASELINE_RISK_COLUMN].to_numpy(dtype=float)
+    if champion is not None:
+        try:
+            champion_model = load_model_uri(settings, f"models:/{MODEL_NAME}/{champion}")
+            scores["champion"] = champion_model.predict_risk(rows)
+        except KeyError as exc:
+            problems.append(f"the champion cannot score the challenger's test rows ({exc})")
+    means, draws = mean_weekly_auc_draws(
+        y, scores, week, rows["student_id"].to_numpy(), int(settings.seed)
+    )
+    numbers.update({k: (None if np.isnan(v) else v) for k, v in means.items()})
+    if numbers.get("challenger") is None:
+        return [*problems, "the test rows hold only one outcome each week, so AUC is undefined"]
+    for other, label in (("baseline", "the logistic baseline"), ("champion", "the champion")):
+        if numbers.get(other) is None:
+            continue
+        difference = means["challenger"] - means[other]
+        spread = float(np.nanstd(draws["challenger"] - draws[other], ddof=1))
+        noise = max(GATE_Z * spread, float(settings.promote_auc_tolerance))
+        numbers["noise"] = max(noise, numbers.get("noise") or 0.0)
+        if difference < -noise:
+            problems.append(
+                f"challenger mean weekly AUC {means['challenger']:.4f} is {-difference:.4f} "
+                f"below {label}'s {means[other]:.4f}, beyond the noise of {noise:.4f}"
+            )
+    ece, floor = weekly_calibration(y, scores["challenger"], week, int(settings.seed))
+    numbers["ece"], numbers["ece_noise"] = ece, floor
+    limit = max(float(settings.promote_max_ece), floor)
+    if ece > limit:
+        problems.append(
+            f"challenger mean weekly ECE {ece:.4f} is {ece - limit:.4f} over the limit "
+            f"{limit:.4f} (promote_max_ece {settings.promote_max_ece}, noise floor {floor:.4f})"
+        )
+    gap = run_fairness(settings, challenger).get("largest_calibration_gap_beyond_noise")
+    gap_limit = float(settings.promote_max_calibration_gap)
+    if gap is not None and gap > gap_limit:
+        problems.append(
+            f"a calibration gap between groups is {gap:.4f} beyond its noise, {gap - gap_limit:.4f}"
+            f" over promote_max_calibration_gap {gap_limit}"
+        )
+    return problems
 
 
 def _record(settings: Settings, decision: PromotionDecision) -> None:
@@ -211,6 +320,8 @@ def _record(settings: Settings, decision: PromotionDecision) -> None:
             "promotion.at": decision.at,
             "promotion.reason": decision.reason,
             "promotion.week": str(decision.week),
+            "promotion.weeks": ",".join(str(w) for w in decision.weeks or []),
+            "promotion.baseline_auc": _rounded(decision.baseline_auc),
             "promotion.challenger_auc": _rounded(decision.challenger_auc),
             "promotion.champion_auc": _rounded(decision.champion_auc),
             "promotion.challenger_ece": _rounded(decision.challenger_ece),

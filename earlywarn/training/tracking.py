@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 TEST_ROWS_ARTIFACT = "evaluation/test_cohort.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
+FAIRNESS_ARTIFACT = "evaluation/fairness.json"
+#: The logistic baseline's risk, logged beside the test rows for the promotion guard.
+BASELINE_RISK_COLUMN = "baseline_risk"
 PLOTS_FOLDER = "plots"
 PLOTS = (
     "auc_by_week.png",
@@ -85,21 +88,28 @@ def week_metrics(evaluation: Mapping[str, Any]) -> list[tuple[str, float, int]]:
     for entry in evaluation.get("weeks", []):
         week = int(entry["week"])
         for key, value in entry.items():
+            if key == "week":
+                continue
+            if isinstance(value, list | tuple) and len(value) == 2:  # an interval: low, high
+                for end, bound in (("low", value[0]), ("high", value[1])):
+                    number = _numeric(bound)
+                    if number is not None:
+                        rows.append((f"{key}_{end}", number, week))
+                continue
             number = _numeric(value)
-            if key != "week" and number is not None:
+            if number is not None:
                 rows.append((key, number, week))
     return rows
 
 
 def summary_metrics(evaluation: Mapping[str, Any]) -> dict[str, float]:
-    """Single-number summaries beside the weekly series, when the evaluation has them:
-    ``test_<m>`` over all test rows and ``last_checkpoint_<m>`` at each student's last week."""
+    """The one summary beside the weekly series: ``window_mean_<m>``, the mean of each weekly
+    measure over the named window of weeks (weeks 1-8 by default)."""
     flat: dict[str, float] = {}
-    for block, prefix in (("overall", "test_"), ("last_checkpoint", "last_checkpoint_")):
-        for key, value in (evaluation.get(block) or {}).items():
-            number = _numeric(value)
-            if number is not None:
-                flat[f"{prefix}{key}"] = number
+    for key, value in (evaluation.get("window") or {}).items():
+        number = _numeric(value)
+        if key.startswith("mean_") and number is not None:
+            flat[f"window_{key}"] = number
     return flat
 
 
@@ -185,7 +195,7 @@ def log_training_run(
                 "include_sensitive_attributes": settings.include_sensitive_attributes,
                 "as_of": str(result.as_of),
                 "test_period": split.test_period,
-                "held_out_period": split.held_out_period,
+                "train_periods": ", ".join(split.train_periods),
                 "n_features": len(model.feature_names),
                 "data_sha256": fingerprint.get("sha256", ""),
             }
@@ -222,6 +232,11 @@ def log_training_run(
             )
         mlflow.log_dict(dict(result.evaluation), METRICS_ARTIFACT)
         mlflow.log_dict(dict(result.audit), "evaluation/audit.json")
+        mlflow.log_dict(dict(result.fairness), FAIRNESS_ARTIFACT)
+        mlflow.log_metric("trees", float(model.best_iteration_))
+        gap = result.fairness.get("largest_calibration_gap_beyond_noise")
+        if gap is not None:
+            mlflow.log_metric("fairness_calibration_gap_beyond_noise", float(gap))
 
         _log_dataset(result, fingerprint)
 
@@ -251,7 +266,8 @@ def log_training_run(
 
         with tempfile.TemporaryDirectory() as scratch:
             rows = Path(scratch) / Path(TEST_ROWS_ARTIFACT).name
-            test.reset_index(drop=True).to_parquet(rows, index=False)
+            logged = test.assign(**{BASELINE_RISK_COLUMN: result.baseline_risk})
+            logged.reset_index(drop=True).to_parquet(rows, index=False)
             mlflow.log_artifact(str(rows), Path(TEST_ROWS_ARTIFACT).parent.as_posix())
 
         _, registered = log_retention_model(model, split.train)

@@ -110,7 +110,7 @@ def test_a_run_without_a_data_folder_is_recorded_as_failed(mlflow_settings: Sett
     assert all("data_dir is not set" in r.summary["error"] for r in runs)
 
 
-def test_retraining_promotes_only_when_the_guard_passes(
+def test_retraining_promotes_a_challenger_the_guard_passes(
     champion_home: Path, tmp_path: Path, small_institution: Path
 ) -> None:
     import shutil
@@ -120,8 +120,10 @@ def test_retraining_promotes_only_when_the_guard_passes(
 
     home = tmp_path / "home"
     shutil.copytree(champion_home / "mlruns", home / "mlruns")
-    # The production calibration limit: a model trained on this small institution misses it.
-    settings = load_settings(home, data_dir=small_institution, promote_max_ece=0.0001)
+    # A champion-free calibration gate would be noise here: a huge AUC tolerance is not needed,
+    # but a calibration-gap limit of 1 lets only the AUC and ECE comparisons decide, and a
+    # challenger retrained on the same data is no worse than its champion beyond noise.
+    settings = load_settings(home, data_dir=small_institution, promote_max_calibration_gap=1.0)
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="Skipping features without any observed values", category=UserWarning
@@ -130,9 +132,10 @@ def test_retraining_promotes_only_when_the_guard_passes(
     assert report.status == "ok", report.summary
     trained = report.summary["steps"]["train"]["model_version"]
     assert trained == alias_version(settings, CHALLENGER) == "2"
-    assert report.summary["steps"]["promote"]["status"] == "refused"
-    assert "promote_max_ece" in report.summary["steps"]["promote"]["reason"]
-    assert alias_version(settings, CHAMPION) == "1"
+    promote = report.summary["steps"]["promote"]
+    assert promote["status"] == "promoted", promote["reason"]
+    assert "mean weekly ROC-AUC" in promote["reason"]
+    assert alias_version(settings, CHAMPION) == "2"
     assert [(r.job, r.status) for r in _job_runs(settings)] == [("retrain", "ok")]
 
 
