@@ -1,37 +1,38 @@
 """Feature drift: has this week's data moved away from the data the model was trained on?
 
 What is compared. The weekly run scores students part-way through a week of their term, at
-whatever hour it runs; the training snapshots sit on whole weeks of term (local midnight of
-``start + 7w`` days). Features such as days active or days since the last submission grow with
-the day and the hour, so comparing the scored values with the training rows would report the
-calendar as drift. Instead, each scored student is re-featured as of the latest checkpoint of
-their own term (the local midnight that starts week ``floor(checkpoint_week)``), exactly the
-snapshot training took, and compared with the training rows of that same week
-(``reference_stats_by_week_``), mixed in the scored proportions. The hour of the run, the day
-of the week, and a program's time zone change nothing; a week-0 student (term just begun) has no
-snapshot yet and is left out.
+whatever hour it runs; training snapshots sit on whole weeks of term (local midnight of
+``start + 7w`` days). Features such as days active grow with the day and the hour, so comparing
+the scored values with training would report the calendar as drift. Instead each scored student
+is re-featured as of the latest checkpoint of their own term, exactly the snapshot training took
+(:func:`earlywarn.drift_snapshot.checkpoint_snapshot`), and compared with the training rows of the
+same program and week (``reference_stats_by_program_week_``; the same week over all programs for
+a program training never saw), mixed in the scored proportions. The hour and weekday of the run
+change nothing; a week-0 student has no snapshot yet and is left out.
 
 The statistic is the population stability index, ``PSI = sum((a - e) * ln(a / e))`` over the
-training deciles (categories for categorical features; missing values one more bin), with the
-shares floored at :data:`EPSILON`. For two samples of ``n`` and ``N`` rows from the SAME
-distribution, ``PSI * n * N / (n + N)`` is approximately chi-square with ``bins - 1`` degrees of
-freedom (PSI is the symmetric Kullback-Leibler divergence, whose second-order expansion is the
-Pearson statistic). A feature alarms when its PSI exceeds both
+training deciles (categories for categorical features, missing values one more bin), with half a
+row added to each bin on each side. For two samples of ``n`` and ``N`` rows from the same
+distribution, ``PSI * n * N / (n + N)`` is about chi-square with ``bins - 1`` degrees of freedom
+(PSI is the symmetric Kullback-Leibler divergence, whose second-order term is Pearson's
+statistic). A feature alarms when its PSI exceeds both
 
-* the chi-square quantile at ``1 - drift_false_alarm_rate / m`` (Bonferroni over the ``m``
-  features checked) scaled by ``1/n + 1/N``: by sampling noise alone, a run without any change
-  alarms with probability at most ``drift_false_alarm_rate`` (default 1%), whatever the number
-  of students or features; and
-* ``drift_psi_warning`` (default 0.25, the usual "real shift" reading of PSI): cohorts differ
-  from one another by more than sampling noise (their courses, their mix), and a large run would
-  otherwise alarm on differences too small to be a broken export.
+* the chi-square quantile at ``1 - rate / m`` (Bonferroni over the ``m`` tests of the run: every
+  checked feature, on all students and on each program of at least :data:`MIN_PROGRAM_ROWS`)
+  times ``1/n + 1/N`` and Williams' small-sample factor ``1 + (bins + 1) / (6n)``, where ``rate``
+  is half of ``Settings.drift_false_alarm_rate`` (the other half goes to the per-course
+  submissions check of :mod:`earlywarn.drift_snapshot`). So a run in which nothing changed raises
+  an alarm by sampling noise with probability at most about ``drift_false_alarm_rate`` (1% by
+  default; tests/test_drift.py measures it on simulated runs); and
+* ``drift_psi_warning`` (0.25, the usual "real shift" reading of PSI): intakes differ by more than
+  sampling noise, and a large run would otherwise alarm on differences too small to be a broken
+  export.
 
-``N`` is the reference's effective size: for a mixture of weeks with scored counts ``n_w`` and
-reference rows ``N_w``, ``n**2 / sum(n_w**2 / N_w)``.
+``N`` is the reference's effective size: for cells with scored counts ``n_c`` and reference rows
+``N_c``, ``n**2 / sum(n_c**2 / N_c)``.
 
-Features that are the calendar, not the data, are not checked (:data:`CALENDAR_FAMILIES`): the
-checkpoint week itself and the program constants (which programs are mid-term in a given week is
-decided by their calendars).
+Features set by the calendar or by course design are not checked (:data:`CALENDAR_FAMILIES`,
+:data:`CALENDAR_FEATURES`).
 """
 
 from __future__ import annotations
@@ -39,9 +40,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from earlywarn.drift_snapshot import (
+    bin_shares,
+    mixed_reference,
+    reference_cells,
+)
 from earlywarn.state.records import DriftRow
 
 if TYPE_CHECKING:
@@ -75,25 +80,13 @@ def psi(expected: Sequence[float], actual: Sequence[float], *, epsilon: float = 
     return total
 
 
-def _shares(stats: Mapping[str, Any], categories: Sequence[str] | None) -> list[float]:
-    """Shares of all rows per bin, the missing bin last (present shares scaled by 1 - missing)."""
-    missing = float(stats.get("missing_share", 0.0))
-    present = 1.0 - missing
-    proportions = stats.get("proportions", {})
-    if categories is not None:
-        shares = [float(proportions.get(c, 0.0)) * present for c in categories]
-    else:
-        shares = [float(p) * present for p in proportions]
-    return [*shares, missing]
-
-
 def _aligned(reference: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[list, list]:
     if reference.get("kind") == "categorical":
         categories = sorted(set(reference["proportions"]) | set(current.get("proportions", {})))
-        return _shares(reference, categories), _shares(current, categories)
+        return bin_shares(reference, categories), bin_shares(current, categories)
     if list(reference.get("edges", [])) != list(current.get("edges", [])):
         raise ValueError("drift: current statistics were not binned with the reference edges")
-    return _shares(reference, None), _shares(current, None)
+    return bin_shares(reference, None), bin_shares(current, None)
 
 
 def feature_psi(reference: Mapping[str, Any], current: Mapping[str, Any]) -> float:
@@ -194,95 +187,6 @@ def compute_drift(
 def drift_warnings(rows: Sequence[DriftRow]) -> list[str]:
     """Names of the features whose drift is a warning, worst first (names only: no values)."""
     return [row.feature for row in rows if row.level == "warning"]
-
-
-def reference_by_week(model: RetentionModel, frame: pd.DataFrame) -> dict[int, dict[str, Any]]:
-    """Reference statistics of the training rows of each checkpoint week, with the model's edges.
-
-    Meant for training: ``model.reference_stats_by_week_ = reference_by_week(model, train_rows)``.
-    """
-    weeks = frame["checkpoint_week"].astype(float).round().astype(int)
-    return {int(week): model.profile(rows) for week, rows in frame.groupby(weeks, sort=True)}
-
-
-@dataclass(frozen=True)
-class MixedReference:
-    """The reference a set of scored rows should match, and its effective number of rows."""
-
-    stats: dict[str, Any]
-    rows: float
-
-
-def mixed_reference(cells: Mapping[Any, Stats], scored_cells: Sequence[Any]) -> MixedReference:
-    """The references of the scored rows' cells (a week, or a program and week), mixed in the
-    scored proportions; rows whose cell has no reference are left out."""
-    counts: dict[Any, int] = {}
-    for cell in scored_cells:
-        if cell in cells:
-            counts[cell] = counts.get(cell, 0) + 1
-    total = sum(counts.values())
-    if total == 0:
-        return MixedReference({}, 0.0)
-    first = cells[next(iter(counts))]
-    mixed: dict[str, Any] = {}
-    for name in first:
-        categorical = first[name].get("kind") == "categorical"
-        categories = (
-            sorted({c for w in counts for c in cells[w][name]["proportions"]})
-            if categorical
-            else None
-        )
-        size = len(categories) if categories is not None else len(first[name]["proportions"])
-        shares, missing = [0.0] * size, 0.0
-        for cell, count in counts.items():
-            cell_shares = _shares(cells[cell][name], categories)
-            for i, share in enumerate(cell_shares[:-1]):
-                shares[i] += count / total * share
-            missing += count / total * cell_shares[-1]
-        present = 1.0 - missing
-        normalised = [share / present if present > 0 else 0.0 for share in shares]
-        entry: dict[str, Any] = {"kind": first[name].get("kind"), "missing_share": missing}
-        if categories is not None:
-            entry["proportions"] = dict(zip(categories, normalised, strict=True))
-        else:
-            entry["edges"] = list(first[name].get("edges", []))
-            entry["proportions"] = normalised
-        mixed[name] = entry
-    known = all(_rows(cells[c]) > 0 for c in counts)
-    spread = sum(count**2 / _rows(cells[c]) for c, count in counts.items()) if known else 0.0
-    return MixedReference(mixed, total**2 / spread if spread > 0 else math.inf)
-
-
-def _rows(stats: Stats) -> float:
-    """Rows behind a cell's statistics (0 for a model trained before rows were recorded)."""
-    return float(next(iter(stats.values()), {}).get("rows", 0))
-
-
-def reference_cells(
-    model: RetentionModel, programs: Sequence[str], weeks: Sequence[float]
-) -> tuple[dict[Any, Stats], list[Any]]:
-    """The model's reference cells and the cell of each scored row: the same program's same
-    week of term when training saw it, else the same week over all programs (a new program),
-    the last training week standing in for weeks beyond it."""
-    by_program_week: Mapping[Any, Stats] = (
-        getattr(model, "reference_stats_by_program_week_", None) or {}
-    )
-    by_week: Mapping[int, Stats] = getattr(model, "reference_stats_by_week_", None) or {}
-    last_week = max(by_week, default=0)
-    cells: dict[Any, Stats] = {}
-    keys: list[Any] = []
-    for program, week in zip(programs, weeks, strict=True):
-        key: Any = (str(program), int(week))
-        if key not in by_program_week:
-            key = min(int(week), last_week)
-            if key not in by_week:
-                keys.append(None)
-                continue
-            cells[key] = by_week[key]
-        else:
-            cells[key] = by_program_week[key]
-        keys.append(key)
-    return cells, keys
 
 
 def checked_features(model: RetentionModel) -> list[str]:

@@ -13,8 +13,9 @@ and under half the others' share.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from earlywarn.state.records import DriftRow
 
@@ -24,6 +25,110 @@ if TYPE_CHECKING:
     from earlywarn.contract import Tables
     from earlywarn.features.prepared import Prepared
     from earlywarn.model import RetentionModel
+
+Stats = Mapping[str, Mapping[str, Any]]
+
+
+def bin_shares(stats: Mapping[str, Any], categories: Sequence[str] | None) -> list[float]:
+    """Shares of all rows per bin, the missing bin last (present shares scaled by 1 - missing)."""
+    missing = float(stats.get("missing_share", 0.0))
+    present = 1.0 - missing
+    proportions = stats.get("proportions", {})
+    if categories is not None:
+        shares = [float(proportions.get(c, 0.0)) * present for c in categories]
+    else:
+        shares = [float(p) * present for p in proportions]
+    return [*shares, missing]
+
+
+def reference_by_week(model: RetentionModel, frame: pd.DataFrame) -> dict[int, dict[str, Any]]:
+    """Reference statistics of the training rows of each checkpoint week, with the model's edges.
+
+    Meant for training: ``model.reference_stats_by_week_ = reference_by_week(model, train_rows)``.
+    """
+    weeks = frame["checkpoint_week"].astype(float).round().astype(int)
+    return {int(week): model.profile(rows) for week, rows in frame.groupby(weeks, sort=True)}
+
+
+@dataclass(frozen=True)
+class MixedReference:
+    """The reference a set of scored rows should match, and its effective number of rows."""
+
+    stats: dict[str, Any]
+    rows: float
+
+
+def mixed_reference(cells: Mapping[Any, Stats], scored_cells: Sequence[Any]) -> MixedReference:
+    """The references of the scored rows' cells (a week, or a program and week), mixed in the
+    scored proportions; rows whose cell has no reference are left out."""
+    counts: dict[Any, int] = {}
+    for cell in scored_cells:
+        if cell in cells:
+            counts[cell] = counts.get(cell, 0) + 1
+    total = sum(counts.values())
+    if total == 0:
+        return MixedReference({}, 0.0)
+    first = cells[next(iter(counts))]
+    mixed: dict[str, Any] = {}
+    for name in first:
+        categorical = first[name].get("kind") == "categorical"
+        categories = (
+            sorted({c for w in counts for c in cells[w][name]["proportions"]})
+            if categorical
+            else None
+        )
+        size = len(categories) if categories is not None else len(first[name]["proportions"])
+        shares, missing = [0.0] * size, 0.0
+        for cell, count in counts.items():
+            cell_shares = bin_shares(cells[cell][name], categories)
+            for i, share in enumerate(cell_shares[:-1]):
+                shares[i] += count / total * share
+            missing += count / total * cell_shares[-1]
+        present = 1.0 - missing
+        normalised = [share / present if present > 0 else 0.0 for share in shares]
+        entry: dict[str, Any] = {"kind": first[name].get("kind"), "missing_share": missing}
+        if categories is not None:
+            entry["proportions"] = dict(zip(categories, normalised, strict=True))
+        else:
+            entry["edges"] = list(first[name].get("edges", []))
+            entry["proportions"] = normalised
+        mixed[name] = entry
+    known = all(_rows(cells[c]) > 0 for c in counts)
+    spread = sum(count**2 / _rows(cells[c]) for c, count in counts.items()) if known else 0.0
+    return MixedReference(mixed, total**2 / spread if spread > 0 else math.inf)
+
+
+def _rows(stats: Stats) -> float:
+    """Rows behind a cell's statistics (0 for a model trained before rows were recorded)."""
+    return float(next(iter(stats.values()), {}).get("rows", 0))
+
+
+def reference_cells(
+    model: RetentionModel, programs: Sequence[str], weeks: Sequence[float]
+) -> tuple[dict[Any, Stats], list[Any]]:
+    """The model's reference cells and the cell of each scored row: the same program's same
+    week of term when training saw it, else the same week over all programs (a new program),
+    the last training week standing in for weeks beyond it."""
+    by_program_week: Mapping[Any, Stats] = (
+        getattr(model, "reference_stats_by_program_week_", None) or {}
+    )
+    by_week: Mapping[int, Stats] = getattr(model, "reference_stats_by_week_", None) or {}
+    last_week = max(by_week, default=0)
+    cells: dict[Any, Stats] = {}
+    keys: list[Any] = []
+    for program, week in zip(programs, weeks, strict=True):
+        key: Any = (str(program), int(week))
+        if key not in by_program_week:
+            key = min(int(week), last_week)
+            if key not in by_week:
+                keys.append(None)
+                continue
+            cells[key] = by_week[key]
+        else:
+            cells[key] = by_program_week[key]
+        keys.append(key)
+    return cells, keys
+
 
 #: Courses with fewer enrolled students are not checked on their own.
 MIN_COURSE_STUDENTS = 5

@@ -17,11 +17,10 @@ from earlywarn.drift import (
     drift_summary_line,
     drift_warnings,
     feature_psi,
-    mixed_reference,
     psi,
-    reference_by_week,
     scoring_drift,
 )
+from earlywarn.drift_snapshot import mixed_reference, reference_by_week
 
 
 def _numeric(proportions: list[float], missing: float = 0.0) -> dict:
