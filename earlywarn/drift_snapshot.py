@@ -130,6 +130,8 @@ def reference_cells(
     return cells, keys
 
 
+#: Days after an item's due instant before its submissions are counted.
+SETTLED_DAYS = 7
 #: Courses with fewer enrolled students are not checked on their own.
 MIN_COURSE_STUDENTS = 5
 
@@ -209,11 +211,17 @@ def course_submission_drift(
     for name in zone.unique():
         rows = zone == name
         instant[rows] = end_of_local_day(due_date[rows].reset_index(drop=True), name).to_numpy()
-    courses_due = set(due.loc[(instant <= t).to_numpy(), "course"])
-    current = current[current["course"].isin(courses_due)]
+    # Only items due a week or more ago: late work still counts, and a course whose first item
+    # fell due yesterday is not compared with courses several items further on.
+    settled = due[(instant <= t - pd.Timedelta(days=SETTLED_DAYS)).to_numpy()]
+    courses_due = set(zip(settled["term_id"].astype(str), settled["course"], strict=True))
+    key = list(zip(current["term_id"].astype(str), current["course"], strict=True))
+    current = current.assign(key=[f"{c} (term {term})" for term, c in key])
+    current = current[[k in courses_due for k in key]]
     if current.empty:
         return []
-    course_of = graded.set_index(graded["item_id"].astype(str))["course_id"].astype(str)
+    settled_items = settled.assign(item=settled["item_id"].astype(str)).drop_duplicates("item")
+    course_of = settled_items.set_index("item")["course"]
     submissions = tables.submissions
     seen = submissions[submissions["submitted_at"] <= t]
     handed_in = set(
@@ -224,7 +232,7 @@ def course_submission_drift(
             (s, c) in handed_in for s, c in zip(current["student"], current["course"], strict=True)
         ]
     )
-    per_course = current.groupby("course")["submitted"].agg(["sum", "count"])
+    per_course = current.groupby("key")["submitted"].agg(["sum", "count"])
     per_course = per_course[per_course["count"] >= MIN_COURSE_STUDENTS]
     if len(per_course) < 2:
         return []

@@ -73,7 +73,18 @@ DRIVERS: dict[str, Driver] = {
                 "Reach out within {days_until_first_deadline:days}, before the first graded "
                 "assignment is due, and offer office hours or a one-on-one session to get it "
                 "started.",
-                lambda v: v["first_deadline_passed"] == 0 and v["days_until_first_deadline"] >= 1,
+                lambda v: (
+                    v["first_deadline_passed"] == 0 and 1 <= v["days_until_first_deadline"] <= 14
+                ),
+            ),
+            P(
+                "the first graded assignment is not due for {days_until_first_deadline:days}; "
+                "active on {days_active_before_first_deadline:n} "
+                "day{days_active_before_first_deadline:s} so far; typical in this intake: "
+                "{typical_days_active_before_first_deadline:n}",
+                "Offer office hours or a one-on-one session now, to plan the weeks before the "
+                "first graded assignment and get started on it early.",
+                lambda v: v["first_deadline_passed"] == 0 and v["days_until_first_deadline"] > 14,
             ),
             P(
                 "the first graded assignment is due today; active on "
@@ -86,8 +97,7 @@ DRIVERS: dict[str, Driver] = {
             P(
                 "active on {days_active_before_first_deadline:n} "
                 "day{days_active_before_first_deadline:s} before the first deadline"
-                + TYPICAL
-                + "{typical_days_active_before_first_deadline:n}",
+                "; typical in this intake: {typical_days_active_before_first_deadline:n}",
                 "Ask how the first graded assignment went and offer office hours or a one-on-one "
                 "session for the graded work still to come.",
             ),
@@ -111,17 +121,14 @@ DRIVERS: dict[str, Driver] = {
         phrases=(
             P(
                 "no study activity for {days_since_last_activity:days}; active on "
-                "{active_days_last_14:n} of the last 14 days"
-                + TYPICAL
-                + "{typical_active_days_last_14:n}",
-                "Get in touch this week: ask what changed, and agree one short study session "
-                "for the next few days to get going again.",
+                "{active_days_last_14:n} of the last 14 days; typical in this intake: "
+                "{typical_active_days_last_14:n}",
+                "Get in touch this week: ask what changed, and agree one short study session.",
                 lambda v: v["days_since_last_activity"] >= 7,
             ),
             P(
-                "active on {active_days_last_14:n} of the last 14 days"
-                + TYPICAL
-                + "{typical_active_days_last_14:n}",
+                "active on {active_days_last_14:n} of the last 14 days; typical in this intake: "
+                "{typical_active_days_last_14:n}",
                 "Encourage short, frequent study sessions on more days of the week "
                 "({typical_active_days_last_14:n} of 14 is typical here) and help set a weekly "
                 "routine.",
@@ -136,17 +143,14 @@ DRIVERS: dict[str, Driver] = {
             ),
             P(
                 "active on {days_active_first_term:n} day{days_active_first_term:s} this term, "
-                "{hours_per_active_day:hours} per active day"
-                + TYPICAL
-                + "{typical_hours_per_active_day:hours}",
-                "Suggest spreading the same study time over more, shorter sessions: short, "
-                "frequent study sessions keep students going better than a few long days.",
+                "{hours_per_active_day:hours} per active day; typical in this intake: "
+                "{typical_hours_per_active_day:hours}",
+                "Suggest spreading the same study time over more, shorter sessions.",
                 lambda v: v["hours_per_active_day"] > v["typical_hours_per_active_day"],
             ),
             P(
                 "active on {days_active_first_term:n} day{days_active_first_term:s} this term"
-                + TYPICAL
-                + "{typical_days_active_first_term:n}",
+                "; typical in this intake: {typical_days_active_first_term:n}",
                 "Encourage short, frequent study sessions on most days of the week and help set "
                 "a weekly routine.",
             ),
@@ -168,31 +172,26 @@ DRIVERS: dict[str, Driver] = {
             ),
             P(
                 "submitted {late_submissions:n} graded item{late_submissions:s} after it was due"
-                + TYPICAL
-                + "{typical_late_submissions:n}",
+                "; typical in this intake: {typical_late_submissions:n}",
                 "Plan the graded work still to come together, with a start date for each item "
                 "well ahead of the day it is due.",
                 lambda v: v["late_submissions"] >= 1,
             ),
             P(
                 "handed in {on_time_weight_share:share} of the graded work due so far on time"
-                + TYPICAL
-                + "{typical_on_time_weight_share:share}",
-                "Plan the graded work still to come together and offer office hours for the "
-                "item that is next.",
+                "; typical in this intake: {typical_on_time_weight_share:share}",
+                "Plan the graded work still to come together; offer office hours for the next.",
                 lambda v: v["on_time_weight_share"] < 1,
             ),
             P(
                 "last handed in graded work {days_since_last_submission:days} ago"
-                + TYPICAL
-                + "{typical_days_since_last_submission:days}",
+                "; typical in this intake: {typical_days_since_last_submission:days}",
                 "Ask about the next graded item and offer help to start on it this week.",
                 lambda v: v["days_since_last_submission"] > v["typical_days_since_last_submission"],
             ),
             P(
                 "handed in {items_submitted:n} graded item{items_submitted:s} so far"
-                + TYPICAL
-                + "{typical_items_submitted:n}",
+                "; typical in this intake: {typical_items_submitted:n}",
                 "Ask about the next graded item and offer help to start on it this week.",
             ),
             P(
@@ -205,9 +204,8 @@ DRIVERS: dict[str, Driver] = {
         features=("graded_score", "grade_first_term", "graded_score_cohort_rank"),
         phrases=(
             P(
-                "first-term final grades average {grade_first_term:pct}"
-                + TYPICAL
-                + "{typical_grade_first_term:pct}",
+                "first-term final grades average {grade_first_term:pct}; typical in this intake: "
+                "{typical_grade_first_term:pct}",
                 "Talk through the grading expectations for the next term's courses and point to "
                 "tutoring or office hours early on.",
             ),
@@ -247,17 +245,15 @@ DRIVERS: dict[str, Driver] = {
                 lambda v: v["courses_dropped"] >= 1,
             ),
             P(
-                "taking {courses_active:n} course{courses_active:s}"
-                + TYPICAL
-                + "{typical_courses_active:n}",
+                "taking {courses_active:n} course{courses_active:s}; typical in this intake: "
+                "{typical_courses_active:n}",
                 "Talk through the course load and the degree pathway: which courses to take "
                 "next term, and a load that fits around work and family.",
                 lambda v: v["courses_active"] != v["typical_courses_active"],
             ),
             P(
                 "the course load this term ({courses_active:n} course{courses_active:s})",
-                "Talk through the course load and the degree pathway, and plan study time for "
-                "each course around work and family.",
+                "Talk through the course load, and plan study time around work and family.",
             ),
             P(
                 "the course load this term",
@@ -334,8 +330,7 @@ DRIVERS: dict[str, Driver] = {
             P(
                 "completed {open_course_completions:n} open course{open_course_completions:s} "
                 "before the degree, none that counts towards it",
-                "Ask what they expect of the degree compared with the open courses they "
-                "completed, and point to the support on offer.",
+                "Ask what they expect of the degree, and point to the support on offer.",
                 lambda v: v["stackable_open_enrollments"] == 0,
             ),
             P(
@@ -353,10 +348,8 @@ DRIVERS: dict[str, Driver] = {
         phrases=(
             P(
                 "was admitted {days_from_admission_to_start:days} before the term started"
-                + TYPICAL
-                + "{typical_days_from_admission_to_start:days}",
-                "Check that getting started is complete (platform access, orientation, course "
-                "materials) and offer a one-on-one start-up session.",
+                "; typical in this intake: {typical_days_from_admission_to_start:days}",
+                "Check that getting started is complete (platform access, orientation).",
                 lambda v: (
                     v["days_from_admission_to_start"] < v["typical_days_from_admission_to_start"]
                 ),
