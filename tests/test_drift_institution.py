@@ -144,8 +144,11 @@ def test_a_course_without_submissions_alarms_on_submissions(held_out: dict[str, 
         )
     )
     submissions = tables.submissions
+    first_term = tables.students.set_index("student_id")["first_term_id"].astype(str)
+    intake = first_term[first_term.isin(held_out["cohorts"])].index.astype(str)
     seen = submissions[
-        submissions["term_id"].astype(str).isin(held_out["cohorts"])
+        submissions["student_id"].astype(str).isin(set(intake))
+        & (submissions["term_id"].astype(str).isin(held_out["cohorts"]))
         & (submissions["submitted_at"] < as_of)
     ]
     course = seen["item_id"].astype(str).map(course_of).value_counts().index[0]
