@@ -71,6 +71,9 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
         keep_trailing_newline=True,
     )
     env.filters["percent"] = percent
+    env.filters["tier_percent"] = lambda risk, high, medium: tier_percent(
+        risk, high=high, medium=medium
+    )
     env.filters["plural"] = plural
     return env
 

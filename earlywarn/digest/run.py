@@ -225,6 +225,8 @@ def _operator_context(
         "unassigned": selection.unassigned,
         "unknown_students": selection.unknown_students,
         "psi_warning": settings.drift_psi_warning,
+        "tier_high": settings.tier_high,
+        "tier_medium": settings.tier_medium,
         "drift_warnings": warnings,
         "drift_line": drift_summary_line(run.drift),
         "sent_now": len(result.delivery.sent),

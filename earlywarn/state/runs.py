@@ -21,7 +21,8 @@ def _run(conn: Connection, row: RowMapping) -> StoredRun:
         select(d).where(d.c.run_id == row["run_id"]).order_by(d.c.psi.desc(), d.c.feature)
     ).mappings()
     # Thresholds live in the run's drift summary (runs stored before they existed have none).
-    thresholds = json.loads(row["drift_summary"] or "{}").get("thresholds", {})
+    summary = json.loads(row["drift_summary"] or "{}")
+    thresholds, scopes = summary.get("thresholds", {}), summary.get("scopes", {})
     return StoredRun(
         run_id=row["run_id"],
         as_of=row["as_of"],
@@ -31,7 +32,13 @@ def _run(conn: Connection, row: RowMapping) -> StoredRun:
         finished_at=row["finished_at"],
         n_students=row["n_students"],
         drift=tuple(
-            DriftRow(r["feature"], r["psi"], r["level"], thresholds.get(r["feature"]))
+            DriftRow(
+                r["feature"],
+                r["psi"],
+                r["level"],
+                thresholds.get(r["feature"]),
+                scopes.get(r["feature"], ""),
+            )
             for r in drift_rows
         ),
         details=json.loads(row["details"]),

@@ -30,6 +30,7 @@ def _drift_summary(run: ScoringRun) -> dict[str, Any]:
         "as_of": run.as_of.isoformat(),
         "alarm": any(d.level == "warning" for d in run.drift),
         "thresholds": {d.feature: d.threshold for d in run.drift if d.threshold is not None},
+        "scopes": {d.feature: d.scope for d in run.drift if d.scope},
     }
 
 
