@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from earlywarn.drift_snapshot import (
     bin_shares,
     mixed_reference,
+    reference_by_week,
     reference_cells,
 )
 from earlywarn.state.records import DriftRow
@@ -55,6 +56,14 @@ if TYPE_CHECKING:
     from earlywarn.model import RetentionModel
 
 Stats = Mapping[str, Mapping[str, Any]]
+
+__all__ = [
+    "compute_drift",
+    "drift_report",
+    "drift_summary_line",
+    "reference_by_week",
+    "scoring_drift",
+]
 
 EPSILON = 1e-4
 
@@ -207,7 +216,7 @@ def scoring_drift(
     snapshot: pd.DataFrame,
     *,
     warning_threshold: float,
-    false_alarm_rate: float,
+    false_alarm_rate: float = 0.01,
 ) -> list[DriftRow]:
     """Drift of a checkpoint snapshot (:func:`checkpoint_snapshot`) against the training rows
     of the same program and week of term (see the module docstring).
