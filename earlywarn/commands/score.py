@@ -61,8 +61,6 @@ def command(obj: Any, folder: Path, as_of: str | None, as_json: bool) -> None:
         f"(as of {result.run.as_of.isoformat()}) with model version {result.run.model_version}"
     )
     click.echo(f"  high {tiers['high']}, medium {tiers['medium']}, low {tiers['low']}")
-    if result.drift_warnings:
-        click.echo(
-            f"  drift warning (PSI above {obj.settings.drift_psi_warning}): "
-            + ", ".join(result.drift_warnings)
-        )
+    from earlywarn.scoring.drift import drift_summary_line
+
+    click.echo("  " + drift_summary_line(result.run.drift))

@@ -76,8 +76,11 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         finally:
             engine.dispose()
         running = lock_holder(settings)
+    from earlywarn.scoring.drift import drift_report, drift_summary_line
+
     last_run = None
     drift: list[dict[str, Any]] = []
+    report: dict[str, Any] | None = None
     if run is not None:
         last_run = {
             "week": run.week,
@@ -88,10 +91,12 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "tiers": {"high": run.n_high, "medium": run.n_medium, "low": run.n_low},
         }
         drift = [{"feature": d.feature, "psi": round(d.psi, 4)} for d in run.drift_warnings]
+        report = drift_report(run.as_of, run.drift) | {"summary": drift_summary_line(run.drift)}
     return {
         "home": str(settings.home),
         "champion": _champion(settings),
         "last_scoring_run": last_run,
+        "drift": report,
         "drift_warnings": drift,
         "drift_psi_warning": settings.drift_psi_warning,
         "deliveries": {
@@ -165,13 +170,8 @@ def _print(status: dict[str, Any]) -> None:
             f"  {run['students']} students: high {tiers['high']}, medium {tiers['medium']}, "
             f"low {tiers['low']}"
         )
-    drift = status["drift_warnings"]
-    if drift:
-        click.echo(f"drift warnings (PSI above {status['drift_psi_warning']}):")
-        for row in drift:
-            click.echo(f"  {row['feature']}: PSI {row['psi']:.2f}")
-    else:
-        click.echo("drift warnings: none")
+    report = status["drift"]
+    click.echo(report["summary"] if report else "Drift: no scoring run yet.")
     deliveries = status["deliveries"]
     click.echo(f"deliveries: {deliveries['pending']} pending, {len(deliveries['failed'])} failed")
     for week, count in deliveries["pending_weeks"].items():

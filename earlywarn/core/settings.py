@@ -101,7 +101,18 @@ class Settings(BaseSettings):
         default=0.05, ge=0, description="Week-over-week rise in risk that marks a student worse."
     )
     drift_psi_warning: float = Field(
-        default=0.25, gt=0, description="Population stability index above which drift is a warning."
+        default=0.25,
+        gt=0,
+        description="Smallest population stability index that can raise a drift alarm.",
+    )
+    drift_false_alarm_rate: float = Field(
+        default=0.01,
+        gt=0,
+        lt=1,
+        description=(
+            "Chance that a scoring run with no change in the data raises a drift alarm by "
+            "sampling noise alone (shared by all features checked)."
+        ),
     )
     templates_dir: Path | None = Field(
         default=None, description="Folder of templates that override the shipped ones."

@@ -7,6 +7,7 @@ of a blank in someone's inbox.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,29 @@ def percent(value: float) -> str:
     """A probability as a whole percentage: 0.625 -> '63%' (never '0%' for a nonzero risk)."""
     shown = round(float(value) * 100)
     if shown == 0 and value > 0:
+        return "<1%"
+    return f"{shown}%"
+
+
+def bound_percent(bound: float) -> int:
+    """A tier's lower bound as the smallest whole percentage in the tier: 0.4 -> 40, 0.405 -> 41."""
+    return math.ceil(round(float(bound) * 100, 9))
+
+
+def tier_percent(risk: float, *, high: float, medium: float) -> str:
+    """A risk as a whole percentage that never contradicts its tier (:func:`tier_for` with the
+    same bounds): rounded, then kept within the tier's shown bounds, so 0.499 with high at 0.5
+    reads "49%" in medium, not "50%", and 0.995 reads "99%", never "100%"."""
+    shown = round(float(risk) * 100)
+    top, middle = bound_percent(high), bound_percent(medium)
+    if risk >= high:
+        low_end, high_end = top, 99
+    elif risk >= medium:
+        low_end, high_end = middle, top - 1
+    else:
+        low_end, high_end = 0, middle - 1
+    shown = min(max(shown, low_end), high_end)
+    if shown == 0 and risk > 0:
         return "<1%"
     return f"{shown}%"
 
@@ -47,6 +71,9 @@ def template_environment(templates_dir: Path | None = None) -> jinja2.Environmen
         keep_trailing_newline=True,
     )
     env.filters["percent"] = percent
+    env.filters["tier_percent"] = lambda risk, high, medium: tier_percent(
+        risk, high=high, medium=medium
+    )
     env.filters["plural"] = plural
     return env
 

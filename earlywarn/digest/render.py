@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import TemplateError
-from earlywarn.core.templating import plural, render
+from earlywarn.core.templating import bound_percent, plural, render, tier_percent
 from earlywarn.core.time import aware_utc
 from earlywarn.digest.selection import AdvisorDigest, StudentLine
 
@@ -41,6 +41,7 @@ class DigestContext:
     model_version: str
     medium: float
     operator_contact: str
+    high: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,22 @@ class RenderedDigest:
     csv_text: str
 
 
-def as_of_text(as_of: datetime) -> str:
-    """An instant as advisors read it: '2026-10-05 07:00 UTC'."""
-    return aware_utc(as_of).strftime("%Y-%m-%d %H:%M UTC")
+def as_of_text(as_of: datetime, timezone: str = "UTC") -> str:
+    """An instant as a reader in ``timezone`` reads it: '2026-10-05 07:00 UTC',
+    '2026-10-05 03:00 EDT'."""
+    from zoneinfo import ZoneInfo
+
+    local = aware_utc(as_of).astimezone(ZoneInfo(timezone))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or timezone)
+
+
+def tier_legend(high: float, medium: float) -> list[dict[str, str]]:
+    """The tiers a digest lists, each with its bounds as the digest shows risks."""
+    top, middle = bound_percent(high), bound_percent(medium)
+    return [
+        {"tier": "high", "bounds": f"{top}% or more"},
+        {"tier": "medium", "bounds": f"{middle}% to {top - 1}%"},
+    ]
 
 
 def digest_subject(digest: AdvisorDigest, week: str) -> str:
@@ -70,7 +84,7 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def digest_csv(digest: AdvisorDigest) -> str:
+def digest_csv(digest: AdvisorDigest, *, high: float = 0.5, medium: float = 0.4) -> str:
     """The advisor's full to-act-on list, riskiest first, one row per student."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -81,19 +95,21 @@ def digest_csv(digest: AdvisorDigest) -> str:
                 _safe_cell(s.student_id),
                 _safe_cell(s.name),
                 s.tier,
-                round(s.risk * 100, 1),
+                tier_percent(s.risk, high=high, medium=medium).removesuffix("%"),
                 STATUS_LABELS[s.status],
                 "" if s.previous_risk is None else round(s.previous_risk * 100, 1),
                 _safe_cell("; ".join(s.courses)),
-                _safe_cell(" | ".join(r.text for r in s.reasons)),
+                _safe_cell(" | ".join(r.text for r in (*s.reasons, *s.context))),
                 _safe_cell(" ".join(s.actions)),
             ]
         )
     return out.getvalue()
 
 
-def _student(s: StudentLine) -> dict[str, Any]:
+def _student(s: StudentLine, ctx: DigestContext) -> dict[str, Any]:
     return {
+        "risk_text": tier_percent(s.risk, high=ctx.high, medium=ctx.medium),
+        "context": [r.text for r in s.context],
         "student_id": s.student_id,
         "name": s.name,
         "courses": list(s.courses),
@@ -123,9 +139,10 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
 
 
 def render_digest(
-    env: jinja2.Environment, digest: AdvisorDigest, ctx: DigestContext
+    env: jinja2.Environment, digest: AdvisorDigest, ctx: DigestContext, timezone: str = "UTC"
 ) -> RenderedDigest:
-    """The text, inlined HTML and CSV of one advisor's digest."""
+    """The text, inlined HTML and CSV of one advisor's digest; times in ``timezone`` (the
+    advisor's students' program's)."""
     import css_inline
 
     subject = digest_subject(digest, ctx.week)
@@ -135,11 +152,13 @@ def render_digest(
         "advisor_name": digest.advisor.name,
         "week": ctx.week,
         "previous_week": ctx.previous_week or "last week",
-        "as_of_text": as_of_text(ctx.as_of),
+        "as_of_text": as_of_text(ctx.as_of, timezone),
         "medium": ctx.medium,
+        "medium_text": f"{bound_percent(ctx.medium)}%",
+        "legend": tier_legend(ctx.high, ctx.medium),
         "model_version": ctx.model_version,
         "operator_contact": ctx.operator_contact,
-        "students": [_student(s) for s in digest.shown],
+        "students": [_student(s, ctx) for s in digest.shown],
         "total": len(digest.students),
         "more": digest.more,
         "counts": {
@@ -151,7 +170,8 @@ def render_digest(
     }
     text = render_template(env, "digest.txt", context)
     html = css_inline.inline(render_template(env, "digest.html", context))
-    return RenderedDigest(subject, text, html, csv_name, digest_csv(digest))
+    csv_text = digest_csv(digest, high=ctx.high, medium=ctx.medium)
+    return RenderedDigest(subject, text, html, csv_name, csv_text)
 
 
 def render_operator_summary(env: jinja2.Environment, context: Mapping[str, Any]) -> str:

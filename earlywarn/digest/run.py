@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.headerregistry import Address
@@ -151,14 +151,35 @@ def _message(
     )
 
 
+def program_timezones(tables: Tables) -> dict[str, str]:
+    """Each program's time zone (CONTRACT.md: programs.timezone, UTC when not given)."""
+    programs = tables.programs
+    if "timezone" not in programs.columns:
+        return {}
+    return {
+        str(p): str(z)
+        for p, z in zip(programs["program_id"], programs["timezone"], strict=True)
+        if z == z and z is not None
+    }
+
+
+def digest_timezone(digest: AdvisorDigest, zones: Mapping[str, str]) -> str:
+    """The time zone a digest's times are shown in: the program of most of its students."""
+    from collections import Counter
+
+    counts = Counter(zones.get(s.program_id, "UTC") for s in digest.students)
+    return counts.most_common(1)[0][0] if counts else "UTC"
+
+
 def _digest_message(
     settings: Settings,
     env: jinja2.Environment,
     digest: AdvisorDigest,
     ctx: DigestContext,
     now: datetime,
+    timezone: str = "UTC",
 ) -> OutgoingMessage:
-    rendered = render_digest(env, digest, ctx)
+    rendered = render_digest(env, digest, ctx, timezone)
     advisor = digest.advisor
     assert advisor.email is not None  # selection sends address-less advisors to the operator
     to = parse_address(
@@ -188,13 +209,14 @@ def _operator_context(
     result: DigestResult,
 ) -> dict[str, Any]:
     from earlywarn.model.store import version_run_id
+    from earlywarn.scoring.drift import drift_summary_line
 
-    warnings = [d for d in run.drift if d.level == "warning" or d.psi >= settings.drift_psi_warning]
+    warnings = [d for d in run.drift if d.level == "warning"]
     return {
         "week": week,
         "dry_run": result.dry_run,
         "outbox_folder": str(settings.outbox_dir / week),
-        "as_of_text": as_of_text(run.as_of),
+        "as_of_text": as_of_text(run.as_of, settings.schedule_timezone),
         "model_version": run.model_version,
         "run_id": run.run_id,
         "mlflow_run_id": version_run_id(settings, run.model_version),
@@ -206,7 +228,10 @@ def _operator_context(
         "unassigned": selection.unassigned,
         "unknown_students": selection.unknown_students,
         "psi_warning": settings.drift_psi_warning,
+        "tier_high": settings.tier_high,
+        "tier_medium": settings.tier_medium,
         "drift_warnings": warnings,
+        "drift_line": drift_summary_line(run.drift),
         "sent_now": len(result.delivery.sent),
         "pending": result.pending,
         "failed": result.failed,
@@ -282,6 +307,7 @@ def run_digests(
         as_of=run.as_of,
         model_version=run.model_version,
         medium=settings.tier_medium,
+        high=settings.tier_high,
         operator_contact=settings.operator_email or mail_from_address(settings).addr_spec,
     )
     result = DigestResult(
@@ -292,8 +318,9 @@ def run_digests(
     )
     already = sent_recipients(engine, week) if send else set()
     now = clock()
+    zones = program_timezones(tables)
     messages = [
-        _digest_message(settings, env, d, ctx, now)
+        _digest_message(settings, env, d, ctx, now, digest_timezone(d, zones))
         for d in selection.digests
         if d.advisor.advisor_id not in already
     ]

@@ -76,6 +76,8 @@ class StudentLine:
     previous_risk: float | None
     reasons: tuple[Reason, ...]
     actions: tuple[str, ...]
+    context: tuple[Reason, ...] = ()
+    program_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,10 @@ def select_digests(
             selection.unassigned.append(Unassigned(score.student_id, score.risk, tier, why))
             continue
         assert contact.advisor_id is not None
-        reasons = tuple(score.reasons[:MAX_REASONS])
+        from earlywarn.scoring.reasons import CONTEXT_DRIVERS
+
+        own = [r for r in score.reasons if r.driver not in CONTEXT_DRIVERS]
+        reasons = tuple(own[:MAX_REASONS])
         before = previous.get(score.student_id)
         courses = contact.courses or tuple(c for c in score.courses.split("; ") if c)
         line = StudentLine(
@@ -184,6 +189,8 @@ def select_digests(
             previous_risk=before,
             reasons=reasons,
             actions=_actions(reasons),
+            context=tuple(r for r in score.reasons if r.driver in CONTEXT_DRIVERS),
+            program_id=score.program_id,
         )
         by_advisor.setdefault(contact.advisor_id, []).append(line)
     for advisor_id in sorted(by_advisor):

@@ -5,8 +5,9 @@ booster (trained on the *risk* target, 1 = not retained), a calibrator fitted on
 booster never trained on (a held-out cohort, and in training also out-of-fold scores of the
 training cohorts: :meth:`RetentionModel.calibrate`), the feature list with its kinds and
 categories, and reference statistics of the training features for drift checks, pooled
-(``reference_stats_``) and per checkpoint week (``reference_stats_by_week_``, see
-:func:`earlywarn.scoring.drift.reference_by_week`). It follows
+(``reference_stats_``), per checkpoint week (``reference_stats_by_week_``, see
+:func:`earlywarn.scoring.drift.reference_by_week`) and per program and week
+(``reference_stats_by_program_week_``). It follows
 scikit-learn's estimator conventions where they fit: settings in ``__init__`` with no logic,
 learned state in attributes ending in ``_``, ``fit`` returns ``self``.
 
@@ -17,6 +18,8 @@ Reference statistics (``reference_stats``), per feature:
   ``numpy.searchsorted(edges, v, side="right")``, so there are ``len(edges) + 1`` bins and
   ``proportions`` (shares of the non-missing values, summing to 1) has that length.
 * categorical: ``{"kind", "proportions": {category: share of non-missing}, "missing_share"}``.
+
+Both also carry ``rows``, the number of rows behind them (the drift check's sample size).
 
 :meth:`RetentionModel.profile` computes the same shapes for new data with the training edges, so a
 drift check compares like with like.
@@ -40,6 +43,7 @@ CalibrationMethod = Literal[
 ]
 EXPECTED_VALUE = "expected_value"
 CHECKPOINT_WEEK = "checkpoint_week"
+PROGRAM_ID = "program_id"
 REFERENCE_QUANTILES = tuple(q / 10 for q in range(1, 10))
 # "auto" calibration: an isotonic map must have a cross-validated ECE 10% below a sigmoid's.
 ISOTONIC_MARGIN = 1.0 / 0.9
@@ -584,6 +588,7 @@ class RetentionModel:
             )
         self.reference_stats_: dict[str, dict[str, Any]] = {}
         self.reference_stats_by_week_: dict[int, dict[str, Any]] | None = None
+        self.reference_stats_by_program_week_: dict[tuple[str, int], dict[str, Any]] | None = None
         if not reference_stats:
             return self
         self.reference_stats_ = self._reference_stats(train)
@@ -595,6 +600,15 @@ class RetentionModel:
                 int(week): self._stats(rows, edges=self.reference_stats_)
                 for week, rows in train.groupby(weeks.to_numpy(), sort=True)
             }
+            if PROGRAM_ID in X.columns:
+                # The drift check compares a week's students with the same program's same week.
+                programs = X[PROGRAM_ID].astype(str).to_numpy()
+                self.reference_stats_by_program_week_ = {
+                    (str(program), int(week)): self._stats(rows, edges=self.reference_stats_)
+                    for (program, week), rows in train.groupby(
+                        [programs, weeks.to_numpy()], sort=True
+                    )
+                }
         return self
 
     def calibrate(
@@ -788,6 +802,7 @@ class RetentionModel:
                     "kind": column.kind,
                     "proportions": {str(k): int(v) / total for k, v in counts.items()},
                     "missing_share": missing_share,
+                    "rows": len(values),
                 }
             else:
                 cuts = list(edges[column.name]["edges"])
@@ -801,5 +816,6 @@ class RetentionModel:
                     "edges": cuts,
                     "proportions": [int(c) / total for c in counts],
                     "missing_share": missing_share,
+                    "rows": len(values),
                 }
         return stats

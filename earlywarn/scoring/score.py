@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from earlywarn.contract import Tables
     from earlywarn.core.settings import Settings
+    from earlywarn.features.prepared import Prepared
     from earlywarn.model.artifact import RetentionModel
 
 log = logging.getLogger(__name__)
@@ -150,12 +151,25 @@ def score_frame(
 
 
 def feature_drift(
-    model: RetentionModel, features: pd.DataFrame, settings: Settings
+    model: RetentionModel,
+    prepared: Prepared,
+    as_of: pd.Timestamp,
+    features: pd.DataFrame,
+    settings: Settings,
 ) -> list[DriftRow]:
-    """This run's drift against the model's training data (nothing when no one was scored)."""
-    from earlywarn.scoring.drift import scoring_drift
+    """This run's drift: the scored students as of their term's latest checkpoint against the
+    training rows of the same week of term (nothing when no one was scored)."""
+    from earlywarn.scoring.drift import weekly_drift
 
-    return scoring_drift(model, features, warning_threshold=settings.drift_psi_warning)
+    return weekly_drift(
+        model,
+        prepared,
+        as_of,
+        features["student_id"].astype(str).tolist(),
+        pass_score=settings.pass_score,
+        warning_threshold=settings.drift_psi_warning,
+        false_alarm_rate=settings.drift_false_alarm_rate,
+    )
 
 
 def score_institution(
@@ -175,7 +189,9 @@ def score_institution(
     """
 
     from earlywarn.contract import load_tables
-    from earlywarn.features import features_as_of
+    from earlywarn.core.time import as_of_us
+    from earlywarn.features.assemble import cohorts_in_progress, compute
+    from earlywarn.features.prepared import prepare
     from earlywarn.model.store import MODEL_NAME, load_model_by_alias
     from earlywarn.state import open_state, save_scores
 
@@ -185,18 +201,18 @@ def score_institution(
     version, model = load_model_by_alias(settings)
     if tables is None:
         tables = load_tables(Path(data_dir))
-    features = features_as_of(tables, instant, pass_score=settings.pass_score)
+    prepared = prepare(tables)
+    t = as_of_us(instant)
+    # What features_as_of computes, from tables prepared once for this and the drift snapshot.
+    features = compute(
+        prepared, cohorts_in_progress(prepared, t), t, settings.pass_score, enrolled_only=True
+    )
     context = student_context(tables, features["student_id"], instant)
     rows = score_frame(model, features, context, settings)
-    drift = feature_drift(model, features, settings)
+    drift = feature_drift(model, prepared, instant, features, settings)
     warnings = [d.feature for d in drift if d.level == "warning"]
     if warnings:
-        log.warning(
-            "feature drift above PSI %.2f in %d feature(s): %s",
-            settings.drift_psi_warning,
-            len(warnings),
-            ", ".join(warnings),
-        )
+        log.warning("drift alarm in %d feature(s): %s", len(warnings), ", ".join(warnings))
     run = ScoringRun(
         as_of=instant.to_pydatetime(),
         model_name=MODEL_NAME,

@@ -116,11 +116,25 @@ class StoredScore(ScoreRow):
 
 @dataclass(frozen=True)
 class DriftRow:
-    """Drift of one feature in one run: population stability index against training data."""
+    """Drift of one feature in one run: population stability index against training data, and
+    the index above which it alarms (``level`` "warning"); see :mod:`earlywarn.scoring.drift`."""
 
     feature: str
     psi: float
     level: DriftLevel
+    threshold: float | None = None
+    scope: str = ""  # "" for all scored students, else the group ("program P01")
+
+    def to_json(self) -> dict[str, Any]:
+        """``{feature, statistic, threshold, alarm, scope}`` as ``earlywarn status --json``
+        shows it."""
+        return {
+            "feature": self.feature,
+            "statistic": round(self.psi, 4),
+            "threshold": None if self.threshold is None else round(self.threshold, 4),
+            "alarm": self.level == "warning",
+            "scope": self.scope or "all students",
+        }
 
 
 def _new_run_id() -> str:

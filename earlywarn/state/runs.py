@@ -20,6 +20,9 @@ def _run(conn: Connection, row: RowMapping) -> StoredRun:
     drift_rows = conn.execute(
         select(d).where(d.c.run_id == row["run_id"]).order_by(d.c.psi.desc(), d.c.feature)
     ).mappings()
+    # Thresholds live in the run's drift summary (runs stored before they existed have none).
+    summary = json.loads(row["drift_summary"] or "{}")
+    thresholds, scopes = summary.get("thresholds", {}), summary.get("scopes", {})
     return StoredRun(
         run_id=row["run_id"],
         as_of=row["as_of"],
@@ -28,7 +31,16 @@ def _run(conn: Connection, row: RowMapping) -> StoredRun:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         n_students=row["n_students"],
-        drift=tuple(DriftRow(r["feature"], r["psi"], r["level"]) for r in drift_rows),
+        drift=tuple(
+            DriftRow(
+                r["feature"],
+                r["psi"],
+                r["level"],
+                thresholds.get(r["feature"]),
+                scopes.get(r["feature"], ""),
+            )
+            for r in drift_rows
+        ),
         details=json.loads(row["details"]),
         n_scored=row["n_scored"],
         n_high=row["n_high"],

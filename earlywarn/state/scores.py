@@ -22,6 +22,10 @@ def _drift_summary(run: ScoringRun) -> dict[str, Any]:
         "warnings": sorted(d.feature for d in run.drift if d.level == "warning"),
         "max_psi": None if worst is None else worst.psi,
         "max_psi_feature": None if worst is None else worst.feature,
+        "as_of": run.as_of.isoformat(),
+        "alarm": any(d.level == "warning" for d in run.drift),
+        "thresholds": {d.feature: d.threshold for d in run.drift if d.threshold is not None},
+        "scopes": {d.feature: d.scope for d in run.drift if d.scope},
     }
 
 

@@ -100,6 +100,14 @@ def test_status_after_a_weekly_run_shows_model_run_deliveries_schedule_and_drift
     assert [d["feature"] for d in shown["drift_warnings"]] == [
         d.feature for d in stored.drift_warnings
     ]
+    # The run's drift: when, whether it alarmed, and every feature checked with its threshold.
+    drift = shown["drift"]
+    assert drift["as_of"] == "2026-10-05T07:00:00+00:00"
+    assert drift["alarm"] is False  # the institution the champion was trained on, unchanged
+    assert len(drift["features"]) > 10
+    for row in drift["features"]:
+        assert set(row) >= {"feature", "statistic", "threshold", "alarm"}
+        assert row["alarm"] == (row["statistic"] > row["threshold"])
     assert shown["recent_jobs"][0]["job"] == "weekly"
     assert shown["recent_jobs"][0]["status"] == "ok"
 
@@ -116,5 +124,5 @@ def test_status_after_a_weekly_run_shows_model_run_deliveries_schedule_and_drift
     assert "last scoring run: week 2026-10-05, as of 2026-10-05T07:00:00+00:00" in text
     assert "deliveries: 0 pending, 1 failed" in text
     assert f"{WEEKLY_JOB_ID}: next run {next_weekly.isoformat(timespec='seconds')}" in text
-    for warning in shown["drift_warnings"]:
-        assert f"{warning['feature']}: PSI" in text
+    assert drift["summary"] in text
+    assert drift["summary"].startswith("Drift: none")

@@ -89,3 +89,42 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     documented = set(re.findall(r"`EARLYWARN_([A-Z_]+)`", text))
     missing = sorted(n for n in Settings.model_fields if n.upper() not in documented)
     assert not missing, f"settings missing from the README's settings table: {missing}"
+
+
+def _documented_value(text: str) -> object:
+    """A default as the docs write it: unset -> None, true/false, numbers, else the text."""
+    text = text.strip().strip("`")
+    if text == "unset":
+        return None
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _setting_default(name: str) -> object:
+    value = Settings.model_fields[name].default
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return str(value)
+
+
+def test_the_readme_and_the_operations_guide_state_the_settings_own_defaults() -> None:
+    """An operator who sets nothing gets what the docs say (tier_medium once read 0.3 there)."""
+    rows = re.findall(
+        r"^\| `(\w+)` \| `EARLYWARN_\w+` \| ([^|]+) \|", README.read_text("utf-8"), re.M
+    )
+    computed = {"home", "database_url"}  # defaults that depend on where earlywarn runs
+    checked = {name: value for name, value in rows if name not in computed}
+    assert {"tier_high", "tier_medium", "drift_psi_warning"} <= set(checked)
+    for name, value in checked.items():
+        assert _documented_value(value) == _setting_default(name), f"README: {name}"
+    operations = (README.parent / "docs" / "operations.md").read_text("utf-8")
+    mentions = re.findall(r"`(\w+)`[^`(]{0,20}\(default ([^)]+)\)", operations)
+    assert {"tier_high", "tier_medium", "digest_max_students"} <= {n for n, _ in mentions}
+    for name, value in mentions:
+        assert _documented_value(value) == _setting_default(name), f"docs/operations.md: {name}"

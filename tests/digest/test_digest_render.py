@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from earlywarn.core.errors import TemplateError
-from earlywarn.core.templating import percent, template_environment
+from earlywarn.core.templating import percent, template_environment, tier_percent
 from earlywarn.digest.render import DigestContext, render_digest
 from earlywarn.digest.selection import (
     AdvisorContact,
@@ -128,7 +128,7 @@ def test_the_csv_lists_every_student_and_defuses_formulas() -> None:
     rows = list(csv.DictReader(io.StringIO(render_digest(template_environment(), d, CTX).csv_text)))
     assert [r["student_id"] for r in rows] == ["s1", "s2", "s3"]
     assert rows[0]["tier"] == "high"
-    assert rows[0]["risk_percent"] == "62.0"
+    assert rows[0]["risk_percent"] == "62"
     assert rows[0]["previous_risk_percent"] == "41.0"
     assert rows[1]["name"] == EVIL
     assert rows[2]["status"] == "new this week"
@@ -198,3 +198,70 @@ def test_long_plain_text_lines_wrap_under_the_bullet_without_splitting_words() -
         "     passed.\n"
     ) in text
     assert max(len(line) for line in text.splitlines() if line.startswith("   ")) <= 76
+
+
+@pytest.mark.parametrize(
+    ("risk", "shown"),
+    [(0.499, "49%"), (0.4996, "49%"), (0.5, "50%"), (0.3996, "39%"), (0.4, "40%"), (0.9996, "99%")],
+)
+def test_a_risk_never_reads_as_the_next_tier(risk: float, shown: str) -> None:
+    assert tier_percent(risk, high=0.5, medium=0.4) == shown
+
+
+def _one_student(risk: float, reasons: list[dict[str, str]]) -> AdvisorDigest:
+    roster = Roster(
+        {"s1": StudentContact("s1", "Jo Smith", "a1", ())},
+        {"a1": AdvisorContact("a1", "Ana Advisor", "ana@uni.example")},
+    )
+    row = ScoreRow(
+        student_id="s1",
+        risk=risk,
+        tier=tier_for(risk, high=0.5, medium=0.4),
+        program_id="p1",
+        reasons=reasons,
+    )
+    t = Thresholds(high=0.5, medium=0.4, max_students=5, worse_margin=0.05)
+    [one] = select_digests([row], {}, roster, t).digests
+    return one
+
+
+def test_the_digest_shows_tiers_with_bounds_risks_in_tier_and_local_times() -> None:
+    ctx = DigestContext(
+        week="2026-10-05",
+        previous_week=None,
+        as_of=datetime(2026, 10, 5, 7, 0, tzinfo=UTC),
+        model_version="7",
+        medium=0.4,
+        high=0.5,
+        operator_contact="ops@uni.example",
+    )
+    reason = {"driver": "deadlines", "text": "has 2 items past due", "action": "Plan the work."}
+    rendered = render_digest(
+        template_environment(), _one_student(0.499, [reason]), ctx, "America/New_York"
+    )
+    text = " ".join(rendered.text.split())
+    assert "Risk tiers: high = 50% or more; medium = 40% to 49%." in text
+    assert "Risk: medium, 49%" in text
+    assert "50%" not in text.replace("50% or more", "")
+    assert "up to 2026-10-05 03:00 EDT" in text  # 07:00 UTC in the program's time zone
+    html = " ".join(rendered.html.split())
+    assert "medium 49%" in html
+    assert "50% or more" in html
+    assert "03:00 EDT" in html
+
+
+def test_course_design_is_shown_apart_as_context_for_the_advisor() -> None:
+    reasons = [
+        {"driver": "study_rhythm", "text": "active on 2 of the last 14 days", "action": "Call."},
+        {
+            "driver": "course_design",
+            "text": "none of the first-term courses has a staff-graded assessment",
+            "action": "",
+        },
+    ]
+    rendered = render_digest(template_environment(), _one_student(0.7, reasons), CTX)
+    why, context = rendered.text.split("Course context")
+    assert "active on 2 of the last 14 days" in why
+    assert "staff-graded" not in why
+    assert "staff-graded" in context
+    assert "not the student's doing" in context

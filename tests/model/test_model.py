@@ -262,7 +262,7 @@ def test_drift_on_unchanged_training_weeks_raises_no_warning(
     # Against the pooled reference (every week mixed), the same students look drifted: days
     # active grow with the week. This is what the per-week reference is for.
     pooled = joblib.load(tmp_path / "model.joblib")
-    pooled.reference_stats_by_week_ = None
+    pooled.reference_stats_by_week_ = pooled.reference_stats_by_program_week_ = None
     assert "days_active_first_term" in drift_warnings(
         scoring_drift(pooled, early, warning_threshold=0.25)
     )

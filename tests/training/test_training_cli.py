@@ -48,6 +48,7 @@ def test_train_json_registers_a_challenger(
     run = client(settings).get_run(summary["run_id"])
     assert run.data.params["as_of"] == summary["as_of"]
     week = summary["weeks"][0]
+
     def at_week(key: str) -> float:
         history = client(settings).get_metric_history(summary["run_id"], key)
         return next(m.value for m in history if m.step == week["week"])
