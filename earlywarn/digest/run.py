@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import DeliveryError, SettingsError, UnscoredWeekError
 from earlywarn.core.time import aware_utc
+from earlywarn.digest.heading import heading_for, parse_trained_at, student_program_weeks
 from earlywarn.digest.render import (
     DigestContext,
     as_of_text,
@@ -157,8 +158,9 @@ def _digest_message(
     digest: AdvisorDigest,
     ctx: DigestContext,
     now: datetime,
+    heading: str = "",
 ) -> OutgoingMessage:
-    rendered = render_digest(env, digest, ctx)
+    rendered = render_digest(env, digest, ctx, heading)
     advisor = digest.advisor
     assert advisor.email is not None  # selection sends address-less advisors to the operator
     to = parse_address(
@@ -280,7 +282,9 @@ def run_digests(
         model_version=run.model_version,
         medium=settings.tier_medium,
         operator_contact=settings.operator_email or mail_from_address(settings).addr_spec,
+        model_trained_at=parse_trained_at(run.details.get("model_trained_at")),
     )
+    program_weeks = student_program_weeks(tables, run.as_of)
     result = DigestResult(
         week=week,
         dry_run=not send,
@@ -290,7 +294,14 @@ def run_digests(
     already = sent_recipients(engine, week) if send else set()
     now = clock()
     messages = [
-        _digest_message(settings, env, d, ctx, now)
+        _digest_message(
+            settings,
+            env,
+            d,
+            ctx,
+            now,
+            heading_for((s.student_id for s in d.students), program_weeks),
+        )
         for d in selection.digests
         if d.advisor.advisor_id not in already
     ]

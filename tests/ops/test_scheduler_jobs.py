@@ -216,3 +216,12 @@ def test_a_score_running_beside_a_digest_on_postgresql(
     assert [s.run_id for s in week_1] == [first.run.run_id] * len(first.scores)
     assert {s.student_id for s in week_2} == {r.student_id for r in second.scores}
     assert len(week_2) == len(second.scores) > 0
+    # The advisors read which model scored them by its training date, kept with the run.
+    from earlywarn.model.store import version_trained_at
+
+    trained = version_trained_at(settings, first.run.model_version)
+    assert trained is not None
+    assert first.run.details["model_trained_at"] == trained.isoformat()
+    advisor_mail = smtp_server.received[0].message
+    text = advisor_mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"scores from the model trained on {trained.day} {trained:%b %Y}" in text
