@@ -6,4 +6,5 @@ pytest_plugins: list[str] = [
     "tests.fixtures.smtp",
     "tests.fixtures.institution",
     "tests.fixtures.champion",
+    "tests.fixtures.postgres",
 ]

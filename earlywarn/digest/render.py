@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from earlywarn.core.errors import TemplateError
 from earlywarn.core.templating import bound_percent, plural, render, tier_percent
 from earlywarn.core.time import aware_utc
-from earlywarn.digest.selection import AdvisorDigest, StudentLine
+from earlywarn.digest.heading import model_text
+from earlywarn.digest.selection import MAX_ACTIONS, AdvisorDigest, StudentLine
 
 if TYPE_CHECKING:
     import jinja2
@@ -27,8 +28,12 @@ CSV_COLUMNS = (
     "previous_risk_percent",
     "courses",
     "reasons",
-    "suggested_actions",
+    # One suggested action per column, so a spreadsheet can filter and sort by them.
+    *(f"action_{i}" for i in range(1, MAX_ACTIONS + 1)),
 )
+# Excel reads a CSV as the machine's legacy code page unless it starts with a UTF-8 byte order
+# mark; with it, accented names open as written. Other spreadsheet programs ignore the mark.
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class DigestContext:
     medium: float
     operator_contact: str
     high: float = 0.5
+    model_trained_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -73,10 +79,12 @@ def tier_legend(high: float, medium: float) -> list[dict[str, str]]:
     ]
 
 
-def digest_subject(digest: AdvisorDigest, week: str) -> str:
-    """E.g. 'earlywarn: 7 students to reach this week (week of 2026-10-05)'."""
+def digest_subject(digest: AdvisorDigest, week: str, heading: str = "") -> str:
+    """The counts first, for a phone's preview line, e.g. '7 students to contact, 2 new this
+    week (Data Science BSc, week 4 of term; 2026-10-05)'."""
     count = plural(len(digest.students), "student")
-    return f"earlywarn: {count} to reach this week (week of {week})"
+    where = f"{heading}; {week}" if heading else f"week of {week}"
+    return f"{count} to contact, {digest.count('new')} new this week ({where})"
 
 
 def _safe_cell(value: str) -> str:
@@ -100,10 +108,11 @@ def digest_csv(digest: AdvisorDigest, *, high: float = 0.5, medium: float = 0.4)
                 "" if s.previous_risk is None else round(s.previous_risk * 100, 1),
                 _safe_cell("; ".join(s.courses)),
                 _safe_cell(" | ".join(r.text for r in (*s.reasons, *s.context))),
-                _safe_cell(" ".join(s.actions)),
+                *(_safe_cell(a) for a in s.actions),
+                *([""] * (MAX_ACTIONS - len(s.actions))),
             ]
         )
-    return out.getvalue()
+    return BOM + out.getvalue()
 
 
 def _student(s: StudentLine, ctx: DigestContext) -> dict[str, Any]:
@@ -139,13 +148,18 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
 
 
 def render_digest(
-    env: jinja2.Environment, digest: AdvisorDigest, ctx: DigestContext, timezone: str = "UTC"
+    env: jinja2.Environment,
+    digest: AdvisorDigest,
+    ctx: DigestContext,
+    timezone: str = "UTC",
+    heading: str = "",
 ) -> RenderedDigest:
     """The text, inlined HTML and CSV of one advisor's digest; times in ``timezone`` (the
-    advisor's students' program's)."""
+    advisor's students' program's); ``heading`` names the program and week of term
+    (:func:`earlywarn.digest.heading.heading_for`)."""
     import css_inline
 
-    subject = digest_subject(digest, ctx.week)
+    subject = digest_subject(digest, ctx.week, heading)
     csv_name = f"earlywarn-{ctx.week}.csv"
     context = {
         "subject": subject,
@@ -157,6 +171,8 @@ def render_digest(
         "medium_text": f"{bound_percent(ctx.medium)}%",
         "legend": tier_legend(ctx.high, ctx.medium),
         "model_version": ctx.model_version,
+        "model_text": model_text(ctx.model_trained_at, ctx.model_version),
+        "heading": heading,
         "operator_contact": ctx.operator_contact,
         "students": [_student(s, ctx) for s in digest.shown],
         "total": len(digest.students),
@@ -169,7 +185,9 @@ def render_digest(
         "csv_name": csv_name,
     }
     text = render_template(env, "digest.txt", context)
-    html = css_inline.inline(render_template(env, "digest.html", context))
+    # Keep the dark-mode @media rules in a <style> block: they cannot be inlined.
+    inliner = css_inline.CSSInliner(keep_at_rules=True)
+    html = inliner.inline(render_template(env, "digest.html", context))
     csv_text = digest_csv(digest, high=ctx.high, medium=ctx.medium)
     return RenderedDigest(subject, text, html, csv_name, csv_text)
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import DeliveryError, SettingsError, UnscoredWeekError
 from earlywarn.core.time import aware_utc
+from earlywarn.digest.heading import heading_for, parse_trained_at, student_program_weeks
 from earlywarn.digest.render import (
     DigestContext,
     as_of_text,
@@ -178,8 +179,9 @@ def _digest_message(
     ctx: DigestContext,
     now: datetime,
     timezone: str = "UTC",
+    heading: str = "",
 ) -> OutgoingMessage:
-    rendered = render_digest(env, digest, ctx, timezone)
+    rendered = render_digest(env, digest, ctx, timezone, heading)
     advisor = digest.advisor
     assert advisor.email is not None  # selection sends address-less advisors to the operator
     to = parse_address(
@@ -309,7 +311,9 @@ def run_digests(
         medium=settings.tier_medium,
         high=settings.tier_high,
         operator_contact=settings.operator_email or mail_from_address(settings).addr_spec,
+        model_trained_at=parse_trained_at(run.details.get("model_trained_at")),
     )
+    program_weeks = student_program_weeks(tables, run.as_of)
     result = DigestResult(
         week=week,
         dry_run=not send,
@@ -320,7 +324,15 @@ def run_digests(
     now = clock()
     zones = program_timezones(tables)
     messages = [
-        _digest_message(settings, env, d, ctx, now, digest_timezone(d, zones))
+        _digest_message(
+            settings,
+            env,
+            d,
+            ctx,
+            now,
+            digest_timezone(d, zones),
+            heading_for((s.student_id for s in d.students), program_weeks),
+        )
         for d in selection.digests
         if d.advisor.advisor_id not in already
     ]

@@ -16,6 +16,7 @@ Nothing happens at import time; mlflow is imported inside the functions that nee
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -330,3 +331,16 @@ def code_tags() -> dict[str, str]:
     with contextlib.suppress(PackageNotFoundError):
         tags["earlywarn.version"] = version("earlywarn")
     return tags
+
+
+def version_trained_at(settings: Settings, version: str) -> datetime | None:
+    """When registered version ``version`` was created (just after its training run), in UTC;
+    ``None`` when the registry does not know it. Digests name a model by this date."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = client(settings).get_model_version(MODEL_NAME, version)
+    except MlflowException:
+        return None
+    stamp = found.creation_timestamp
+    return None if stamp is None else datetime.fromtimestamp(stamp / 1000, tz=UTC)

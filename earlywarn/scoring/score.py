@@ -192,7 +192,7 @@ def score_institution(
     from earlywarn.core.time import as_of_us
     from earlywarn.features.assemble import cohorts_in_progress, compute
     from earlywarn.features.prepared import prepare
-    from earlywarn.model.store import MODEL_NAME, load_model_by_alias
+    from earlywarn.model.store import MODEL_NAME, load_model_by_alias, version_trained_at
     from earlywarn.state import open_state, save_scores
 
     now = clock or (lambda: datetime.now(UTC))
@@ -213,6 +213,10 @@ def score_institution(
     warnings = [d.feature for d in drift if d.level == "warning"]
     if warnings:
         log.warning("drift alarm in %d feature(s): %s", len(warnings), ", ".join(warnings))
+    details: dict[str, str] = {"data_dir": str(Path(data_dir).resolve())}
+    trained_at = version_trained_at(settings, version)
+    if trained_at is not None:  # digests name the model by it
+        details["model_trained_at"] = trained_at.isoformat()
     run = ScoringRun(
         as_of=instant.to_pydatetime(),
         model_name=MODEL_NAME,
@@ -221,7 +225,7 @@ def score_institution(
         finished_at=now(),
         n_students=len(features),
         drift=tuple(drift),
-        details={"data_dir": str(Path(data_dir).resolve())},
+        details=details,
         week_timezone=settings.schedule_timezone,
     )
     state = engine if engine is not None else open_state(settings.state_url)

@@ -45,6 +45,25 @@ def _pre_alembic_revision(conn: Connection) -> str | None:
     return BASELINE
 
 
+# Any fixed number: the key of the PostgreSQL advisory lock that serializes schema changes.
+_SCHEMA_LOCK_KEY = 17_2026
+
+
+def lock_schema(conn: Connection) -> None:
+    """Make processes that open one new database at the same moment (two schedulers starting
+    together) check and build its schema one after the other, not both at once.
+
+    Called first in the opening transaction, it holds until that transaction ends: on SQLite a
+    write lock taken up front (``BEGIN IMMEDIATE``; the other waits its busy timeout), on
+    PostgreSQL a transaction-level advisory lock.
+    """
+    backend = conn.dialect.name
+    if backend == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif backend == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
+
+
 def upgrade_to_head(conn: Connection, where: str) -> None:
     """Run every revision ``conn``'s database lacks, in the caller's transaction."""
     from alembic import command

@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.types import TypeDecorator
 
 from earlywarn.core.time import aware_utc
-from earlywarn.state.migrate import upgrade_to_head
+from earlywarn.state.migrate import lock_schema, upgrade_to_head
 
 SCHEMA_VERSION = 2
 
@@ -190,17 +190,26 @@ def create_state_engine(url: str) -> Engine:
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
     where = parsed.render_as_string(hide_password=True)
-    with engine.begin() as conn:
-        _refuse_newer(conn, where)
-        upgrade_to_head(conn, where)
-        found = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-        # Kept for releases before Alembic, which refuse a database newer than they are.
-        if found is None:
-            conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(found) < SCHEMA_VERSION:
-            conn.execute(
-                update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-            )
+    try:
+        with engine.begin() as conn:
+            lock_schema(conn)
+            _refuse_newer(conn, where)
+            upgrade_to_head(conn, where)
+            found = conn.execute(
+                select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar()
+            # Kept for releases before Alembic, which refuse a database newer than they are.
+            if found is None:
+                conn.execute(insert(meta).values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(found) < SCHEMA_VERSION:
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SCHEMA_VERSION))
+                )
+    except BaseException:
+        engine.dispose()  # close the pooled connection now, not whenever it is collected
+        raise
     return engine
 
 

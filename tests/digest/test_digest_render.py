@@ -75,7 +75,7 @@ def digest(max_students: int = 2) -> AdvisorDigest:
 
 def test_the_plain_text_shows_what_an_advisor_needs() -> None:
     text = render_digest(template_environment(), digest(), CTX).text
-    assert text.startswith("Hello Ana Advisor,")
+    assert text.startswith("3 students to contact, 1 new this week\n\nHello Ana Advisor,")
     assert "week of 2026-10-05" in text
     assert "3 students to reach this week: 1 new, 1 worse, 1 still at risk." in text
     assert "1. Jo Smith (s1)" in text
@@ -115,7 +115,9 @@ def test_html_escapes_names_and_inlines_its_css() -> None:
     html = render_digest(template_environment(), digest(), CTX).html
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
-    assert "<style" not in html  # inlined for mail clients that drop style blocks
+    # Inlined for mail clients that drop style blocks; only the dark-mode rules stay in one.
+    [style] = html.split("<style>")[1:]
+    assert style.split("</style>")[0].strip().startswith("@media (prefers-color-scheme: dark)")
     assert "max-width: 600px" in html
     assert "font-size: 16px" in html
     assert 'name="viewport"' in html
@@ -125,7 +127,8 @@ def test_html_escapes_names_and_inlines_its_css() -> None:
 
 def test_the_csv_lists_every_student_and_defuses_formulas() -> None:
     d = digest(max_students=1)
-    rows = list(csv.DictReader(io.StringIO(render_digest(template_environment(), d, CTX).csv_text)))
+    csv_text = render_digest(template_environment(), d, CTX).csv_text.removeprefix("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
     assert [r["student_id"] for r in rows] == ["s1", "s2", "s3"]
     assert rows[0]["tier"] == "high"
     assert rows[0]["risk_percent"] == "62"

@@ -180,7 +180,11 @@ def test_each_advisor_receives_their_own_students_and_no_one_else(
         assert "Priya Rao" not in content if advisor == "A1" else "Jo Smith" not in content
 
     [ana] = mail["ana.advisor@uni.example"]
-    assert ana["Subject"] == "earlywarn: 2 students to reach this week (week of 2023-10-09)"
+    # Term T-NY-2023F began on Monday 4 Sep: 9 Oct in New York is day 35, week 6 of term.
+    assert ana["Subject"] == (
+        "2 students to contact, 1 new this week "
+        "(Data Science (New York), week 6 of term; 2023-10-09)"
+    )
     assert ana["From"] == "earlywarn <earlywarn@uni.example>"
     assert ana["To"] == "Ana Advisor <ana.advisor@uni.example>"
     assert ana["List-Unsubscribe"] == "<mailto:ops@uni.example?subject=unsubscribe>"
@@ -200,7 +204,8 @@ def test_each_advisor_receives_their_own_students_and_no_one_else(
     assert "Courses: Foundations of Data; Programming I" in text
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in html
-    rows = list(csv.DictReader(io.StringIO(attached)))
+    assert attached.startswith("\ufeff")  # so that Excel reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(attached.removeprefix("\ufeff"))))
     assert [r["student_id"] for r in rows] == ["S001", "S002"]
 
     [ops] = mail["ops@uni.example"]
@@ -333,7 +338,7 @@ def test_rebuilding_a_pending_week_refreshes_it_and_a_sent_one_is_never_rebuilt(
     send(settings, tables, smtp_server, sleep=Sleeps())
     [ana] = inbox(smtp_server)["ana.advisor@uni.example"]
     assert "S002" not in everything_in(ana)
-    assert ana["Subject"].startswith("earlywarn: 1 student to reach")
+    assert ana["Subject"].startswith("1 student to contact, 0 new this week")
 
     record(settings, AS_OF + timedelta(hours=4), THIS_WEEK)  # rescored after sending
     send(settings, tables, smtp_server, sleep=Sleeps())

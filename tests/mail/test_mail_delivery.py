@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from pathlib import Path
@@ -43,8 +43,11 @@ class Sleeps(list[float]):
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_state(f"sqlite:///{tmp_path / 'earlywarn.db'}")
+def engine(state_url: str) -> Iterator[Engine]:
+    """The outbox's database, on SQLite and on PostgreSQL (``tests/fixtures/postgres.py``)."""
+    engine = open_state(state_url)
+    yield engine
+    engine.dispose()
 
 
 def outgoing(recipient_id: str, to: str, week: str = WEEK) -> OutgoingMessage:

@@ -274,8 +274,10 @@ def test_a_second_scheduler_on_the_same_home_refuses(tmp_path: Path) -> None:
     assert code == 0
 
 
-def test_two_schedulers_with_different_homes_on_one_database_refuse(tmp_path: Path) -> None:
-    shared = {"EARLYWARN_DATABASE_URL": f"sqlite:///{tmp_path / 'shared.db'}"}
+def test_two_schedulers_with_different_homes_on_one_database_refuse(
+    tmp_path: Path, state_url: str
+) -> None:
+    shared = {"EARLYWARN_DATABASE_URL": state_url}
     first_home, second_home = tmp_path / "first", tmp_path / "second"
     first_home.mkdir()
     second_home.mkdir()
@@ -304,11 +306,11 @@ def test_two_schedulers_with_different_homes_on_one_database_refuse(tmp_path: Pa
 
 
 def test_a_lock_left_by_a_scheduler_elsewhere_is_taken_over_after_its_lease(
-    tmp_path: Path,
+    tmp_path: Path, state_url: str
 ) -> None:
     from earlywarn.state.lease import Holder, acquire
 
-    engine = open_state(f"sqlite:///{tmp_path / 'state.db'}")
+    engine = open_state(state_url)
     start = datetime(2026, 10, 5, 7, tzinfo=UTC)
     lease = timedelta(seconds=60)
     # A scheduler on another machine took the lock and was killed: no more heartbeats.
@@ -415,3 +417,72 @@ def test_a_signal_stops_a_once_run_after_its_current_step(
         assert [r.status for r in recent_job_runs(engine)] == ["stopped"]
     finally:
         engine.dispose()
+
+
+_RACER = """
+import sys, time
+from pathlib import Path
+from earlywarn.core.errors import SchedulerError
+from earlywarn.core.settings import load_settings
+from earlywarn.ops.lock import scheduler_lock
+import alembic.command, earlywarn.state.lease, earlywarn.state.schema  # loaded before the start
+
+lock = scheduler_lock(load_settings(sys.argv[1]))
+go = Path(sys.argv[2])
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.005)
+try:
+    lock.acquire()
+except SchedulerError as exc:
+    print("lost", exc, flush=True)
+    sys.exit(0)
+print("won", flush=True)
+sys.stdin.readline()
+lock.release()
+"""
+
+
+def test_two_schedulers_starting_together_on_one_database_one_wins(
+    tmp_path: Path, state_url: str
+) -> None:
+    """Two scheduler processes take the lock at the same moment: exactly one gets it."""
+    go = tmp_path / "go"
+    racers = []
+    for name in ("first", "second"):
+        home = tmp_path / name
+        home.mkdir()
+        racers.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _RACER, str(home), str(go)],
+                env={**_env(home), "EARLYWARN_DATABASE_URL": state_url},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+    try:
+        for racer in racers:
+            assert racer.stdout is not None
+            assert racer.stdout.readline().strip() == "ready"
+        go.touch()
+        said = {}
+        for racer in racers:
+            assert racer.stdout is not None
+            said[racer.pid] = racer.stdout.readline().strip()
+        winners = [pid for pid, line in said.items() if line == "won"]
+        assert len(winners) == 1, said
+        [loser] = [line for pid, line in said.items() if pid not in winners]
+        assert loser.startswith(f"lost another scheduler (pid {winners[0]}) is already running")
+        holder = lock_holder(_settings(tmp_path, database_url=state_url))
+        assert holder is not None
+        assert holder.holder.pid == winners[0]
+    finally:
+        for racer in racers:
+            assert racer.stdin is not None
+            racer.stdin.close()  # the winner releases the lock and exits
+            racer.wait(timeout=60)
+            if racer.stdout is not None:
+                racer.stdout.close()
+    assert [r.returncode for r in racers] == [0, 0]
+    assert lock_holder(_settings(tmp_path, database_url=state_url)) is None

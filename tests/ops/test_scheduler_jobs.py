@@ -150,3 +150,89 @@ def test_a_weekly_run_on_stale_data_sends_nothing_and_records_the_failure(
     assert smtp_server.received == []
     runs = _job_runs(settings)
     assert [(r.job, r.status) for r in runs] == [("weekly", "failed")]
+
+
+def test_a_score_running_beside_a_digest_on_postgresql(
+    champion_home: Path,
+    small_institution: Path,
+    smtp_server: Any,
+    postgres_url: str,
+) -> None:
+    """Next week is scored while this week's digests go out, both on one PostgreSQL database:
+    neither waits for nor spoils the other."""
+    import threading
+
+    from earlywarn.contract import load_tables
+    from earlywarn.digest.run import run_digests
+    from earlywarn.mail.senders import SMTPSender
+    from earlywarn.scoring.score import score_institution
+    from earlywarn.state import scores_for_week
+
+    settings = load_settings(
+        champion_home,
+        database_url=postgres_url,
+        data_dir=small_institution,
+        operator_email="operator@uni.example",
+        **smtp_server.settings_overrides(),
+    )
+    tables = load_tables(small_institution)
+    first = score_institution(settings, small_institution, WEEK_1, tables=tables)
+    barrier = threading.Barrier(2)
+    outcome: dict[str, Any] = {}
+
+    def score_next_week() -> None:
+        barrier.wait()
+        try:
+            outcome["score"] = score_institution(settings, small_institution, WEEK_2, tables=tables)
+        except BaseException as exc:
+            outcome["score"] = exc
+
+    def send_this_week() -> None:
+        sender = SMTPSender.from_settings(settings, ssl_context=smtp_server.client_context())
+        engine = open_state(postgres_url)  # its own connections, as another process would have
+        barrier.wait()
+        try:
+            outcome["digest"] = run_digests(
+                settings,
+                tables,
+                WEEK_1,
+                send=True,
+                sender=sender,
+                sleep=lambda _: None,
+                engine=engine,
+            )
+        except BaseException as exc:
+            outcome["digest"] = exc
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=score_next_week), threading.Thread(target=send_this_week)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not isinstance(outcome["score"], BaseException), outcome["score"]
+    assert not isinstance(outcome["digest"], BaseException), outcome["digest"]
+    second, digest = outcome["score"], outcome["digest"]
+    assert digest.week == "2026-10-05"
+    assert len(digest.digests) > 0
+    assert digest.failed == digest.pending == []
+    assert len(smtp_server.received) == len(digest.digests) + 1  # and the operator's summary
+    engine = open_state(postgres_url)
+    try:
+        week_1 = scores_for_week(engine, "2026-10-05")
+        week_2 = scores_for_week(engine, "2026-10-12")
+    finally:
+        engine.dispose()
+    assert [s.run_id for s in week_1] == [first.run.run_id] * len(first.scores)
+    assert {s.student_id for s in week_2} == {r.student_id for r in second.scores}
+    assert len(week_2) == len(second.scores) > 0
+    # The advisors read which model scored them by its training date, kept with the run.
+    from earlywarn.model.store import version_trained_at
+
+    trained = version_trained_at(settings, first.run.model_version)
+    assert trained is not None
+    assert first.run.details["model_trained_at"] == trained.isoformat()
+    advisor_mail = smtp_server.received[0].message
+    text = advisor_mail.get_body(preferencelist=("plain",)).get_content()
+    assert f"scores from the model trained on {trained.day} {trained:%b %Y}" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,8 +37,11 @@ MONDAY = datetime(2026, 10, 5, 7, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return open_state(f"sqlite:///{tmp_path / 'state' / 'earlywarn.db'}")
+def engine(state_url: str) -> Iterator[Engine]:
+    """The state database, on SQLite and on PostgreSQL (``tests/fixtures/postgres.py``)."""
+    engine = open_state(state_url)
+    yield engine
+    engine.dispose()
 
 
 def make_run(
@@ -236,7 +240,7 @@ def _revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+def test_the_migrations_build_exactly_the_tables_the_code_uses(state_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -245,7 +249,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -
     from earlywarn.state.job_runs import _job_runs_table
     from earlywarn.state.migrate import alembic_config
 
-    engine = open_state(f"sqlite:///{tmp_path / 'earlywarn.db'}")
+    engine = open_state(state_url)
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert _revision(engine) == head == "0002_delivery_queue_and_lease"
     everything = MetaData()
@@ -257,10 +261,10 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -
     engine.dispose()
 
 
-def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> None:
+def test_a_database_from_a_newer_release_is_refused(state_url: str) -> None:
     from sqlalchemy import text
 
-    url = f"sqlite:///{tmp_path / 'earlywarn.db'}"
+    url = state_url
     engine = open_state(url)
     with engine.begin() as conn:
         conn.execute(text("update alembic_version set version_num = '0099_from_the_future'"))
