@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "digest": ("digest", "Build (and send) each advisor's weekly digest of at-risk students."),
     "scheduler": ("scheduler", "Run the weekly scoring, digest and retraining schedule."),
     "status": ("status", "Show the champion model, last runs, deliveries and drift."),
+    "serve": ("serve", "Serve the pages advisors open from their digest's links."),
+    "feedback": ("feedback", "List what advisors recorded from their digest, newest first."),
+    "impact": ("impact", "Estimate the digests' effect on retention from the holdout."),
 }
 
 
