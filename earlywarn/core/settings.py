@@ -301,8 +301,14 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
         secrets = _SECRET_FIELDS & from_file.keys()
         if secrets:
             raise SettingsError(
-                f"{toml_path}: {', '.join(sorted(secrets))} must not be in a file; "
-                "set EARLYWARN_SMTP_PASSWORD or EARLYWARN_SMTP_PASSWORD_FILE instead"
+                f"{toml_path}: {', '.join(sorted(secrets))} must not be in a file; set "
+                + " or ".join(
+                    "EARLYWARN_SMTP_PASSWORD (or EARLYWARN_SMTP_PASSWORD_FILE)"
+                    if name == "smtp_password"
+                    else f"EARLYWARN_{name.upper()}"
+                    for name in sorted(secrets)
+                )
+                + " in the environment instead"
             )
         unknown = sorted(set(from_file) - set(Settings.model_fields) - {"home"})
         if unknown:

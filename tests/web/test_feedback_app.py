@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from earlywarn.core.links import make_url
 from earlywarn.core.time import now
@@ -29,10 +31,11 @@ from tests.web.helpers import (
 )
 
 NOW = now()  # links are signed at the real time
+Served = tuple[LiveServer, Engine, dict[str, datetime]]
 
 
 @pytest.fixture
-def served(tmp_path: Path):  # type: ignore[no-untyped-def]
+def served(tmp_path: Path) -> Iterator[Served]:
     data = institution(tmp_path / "data")
     home = tmp_path / "home"
     home.mkdir()
@@ -58,7 +61,7 @@ def form_key(page: str) -> str:
     return found.group(1)
 
 
-def test_get_shows_the_row_and_records_nothing_post_records_and_replaces(served) -> None:  # type: ignore[no-untyped-def]
+def test_get_shows_the_row_and_records_nothing_post_records_and_replaces(served: Served) -> None:
     server, engine, _ = served
     url = link(server, "A1", "S001")
     status, page = fetch(url)
@@ -84,7 +87,9 @@ def test_get_shows_the_row_and_records_nothing_post_records_and_replaces(served)
     ]
 
 
-def test_bad_links_get_403_and_record_nothing(served, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_bad_links_get_403_and_record_nothing(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
     server, engine, clock = served
     caplog.set_level(logging.DEBUG)
     good = link(server, "A1", "S001")
@@ -111,7 +116,7 @@ def test_bad_links_get_403_and_record_nothing(served, caplog: pytest.LogCaptureF
         assert private not in logged
 
 
-def test_advisor_page_shows_only_that_advisors_students(served) -> None:  # type: ignore[no-untyped-def]
+def test_advisor_page_shows_only_that_advisors_students(served: Served) -> None:
     server, _engine, _ = served
     status, a1 = fetch(link(server, "A1"))
     assert status == 200
