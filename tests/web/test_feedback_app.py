@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from earlywarn.core.links import make_url
+from earlywarn.core.links import Kind, make_url
 from earlywarn.core.time import now
 from earlywarn.state import open_state
 from earlywarn.state.feedback import list_feedback
@@ -30,8 +30,8 @@ from tests.web.helpers import (
     settings_for,
 )
 
-NOW = now()  # links are signed at the real time
-Served = tuple[LiveServer, Engine, dict[str, datetime]]
+# Links are signed at the real time; the app's clock is the real time plus a shift.
+Served = tuple[LiveServer, Engine, dict[str, timedelta]]
 
 
 @pytest.fixture
@@ -43,15 +43,17 @@ def served(tmp_path: Path) -> Iterator[Served]:
     settings = settings_for(home, base_url=f"http://127.0.0.1:{port}", data_dir=str(data))
     record_week(settings, AS_OF)
     engine = open_state(settings.state_url)
-    clock = {"now": NOW}
-    app = create_app(settings, engine, current_roster(settings), clock=lambda: clock["now"])
+    clock = {"shift": timedelta(0)}
+    app = create_app(
+        settings, engine, current_roster(settings), clock=lambda: now() + clock["shift"]
+    )
     with LiveServer(app, port) as server:
         yield server, engine, clock
     engine.dispose()
 
 
 def link(server: LiveServer, advisor: str, student: str | None = None, secret: str = SECRET) -> str:
-    kind = "student" if student else "advisor"
+    kind: Kind = "student" if student else "advisor"
     return make_url(server.url, secret, kind, advisor, WEEK, student)
 
 
@@ -106,7 +108,7 @@ def test_bad_links_get_403_and_record_nothing(
         assert "cannot be used" in body
     # a POST that did not come from the page (no form key) is refused too
     assert fetch(good, {"choice": "reached_out"})[0] == 403
-    clock["now"] = NOW + timedelta(days=22)  # past link_max_age_days (21)
+    clock["shift"] = timedelta(days=22)  # past link_max_age_days (21)
     assert fetch(good)[0] == 403
     assert fetch(good, {"form_key": key, "choice": "reached_out"})[0] == 403
     assert list_feedback(engine) == []
