@@ -31,6 +31,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scheduler": ("scheduler", "Run the weekly scoring, digest and retraining schedule."),
     "status": ("status", "Show the champion model, last runs, deliveries and drift."),
     "check": ("check", "Check settings, mail server, data, model, database and schedule."),
+    "serve": ("serve", "Serve the pages advisors open from their digest's links."),
+    "feedback": ("feedback", "List what advisors recorded from their digest, newest first."),
+    "impact": ("impact", "Estimate the digests' effect on retention from the holdout."),
 }
 
 

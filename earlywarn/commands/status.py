@@ -61,9 +61,11 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     from earlywarn.ops.lock import lock_holder
     from earlywarn.ops.scheduler import scheduled_runs
     from earlywarn.state import latest_run, open_state, outbox_entries
+    from earlywarn.state.feedback import feedback_summary, list_feedback
     from earlywarn.state.job_runs import recent_job_runs
 
     run, pending, failed, jobs, running = None, [], [], [], None
+    recorded: list[Any] = []
     has_state = settings.database_url is not None or (settings.home / "earlywarn.db").is_file()
     if has_state:
         # Only read: status never creates a state database where nothing has run yet.
@@ -73,6 +75,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             pending = outbox_entries(engine, status="pending")
             failed = outbox_entries(engine, status="failed")
             jobs = recent_job_runs(engine, limit=5)
+            recorded = list_feedback(engine)
         finally:
             engine.dispose()
         running = lock_holder(settings)
@@ -131,6 +134,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
                 for r in (scheduled_runs(settings) if has_state else [])
             ],
         },
+        "feedback": feedback_summary(recorded),
         "recent_jobs": [
             {
                 "job": j.job,
@@ -196,6 +200,7 @@ def _print(status: dict[str, Any]) -> None:
             f"  failed {failure['recipient_id']} week {failure['week']} "
             f"({failure['attempts']} attempts): {failure['error']}"
         )
+    _print_feedback(status["feedback"])
     scheduler = status["scheduler"]
     pid = scheduler["running_pid"]
     click.echo(f"scheduler: {'running (pid ' + str(pid) + ')' if pid else 'not running'}")
@@ -206,6 +211,26 @@ def _print(status: dict[str, Any]) -> None:
     for job in status["recent_jobs"]:
         line = f"  last {job['job']} run {job['started_at']}: {job['status']}"
         click.echo(line + (f" ({job['error']})" if job["error"] else ""))
+
+
+def _print_feedback(feedback: dict[str, Any]) -> None:
+    def share(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    if not feedback["recorded"]:
+        click.echo("feedback: none recorded")
+        return
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in feedback["by_choice"].items())
+    click.echo(
+        f"feedback: {feedback['recorded']} recorded ({counts}); "
+        f"{share(feedback['wrong_share'])} of flags marked wrong"
+    )
+    for label, key in (("advisor", "per_advisor"), ("tier", "per_tier")):
+        for name, row in feedback[key].items():
+            click.echo(
+                f"  {label} {name}: {row['recorded']} recorded, "
+                f"{share(row['wrong_share'])} marked wrong"
+            )
 
 
 @click.command("status")

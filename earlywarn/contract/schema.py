@@ -149,6 +149,9 @@ SCHEMA: tuple[TableSpec, ...] = (
                 optional=True,
                 minimum=0,
             ),
+            # Contact (docs/contract.md): optional, shown only to the student's advisor
+            Column("email", "string", "the student's own email address", optional=True),
+            Column("phone", "string", "the student's phone number", optional=True),
         ),
         key=("student_id",),
     ),

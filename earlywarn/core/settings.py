@@ -25,7 +25,7 @@ from pydantic_settings import (
 from earlywarn.core.errors import SettingsError
 
 SETTINGS_FILE = "earlywarn.toml"
-_SECRET_FIELDS = frozenset({"smtp_password"})
+_SECRET_FIELDS = frozenset({"smtp_password", "secret_key"})
 # EARLYWARN_* variables that are not settings but are read elsewhere (all others must be settings).
 _OTHER_VARIABLES = frozenset({"EARLYWARN_HOME", "EARLYWARN_SMTP_PASSWORD_FILE", "EARLYWARN_ACTOR"})
 _PATH_FIELDS = ("data_dir", "templates_dir")
@@ -166,6 +166,32 @@ class Settings(BaseSettings):
         description="Retraining schedule, 'DAY HH:MM' in schedule_timezone; off when unset.",
     )
 
+    # The feedback app (earlywarn serve), its signed links and what feedback changes
+    base_url: str | None = Field(
+        default=None,
+        description="Address advisors reach earlywarn serve at; digest links start with it.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Key that signs the digest's links (environment only)."
+    )
+    link_max_age_days: int = Field(
+        default=21, ge=1, description="Days a signed link in a digest keeps working."
+    )
+    not_at_risk_weeks: int = Field(
+        default=4,
+        ge=0,
+        description="Weeks a student marked not at risk stays out of digests unless the tier rose.",
+    )
+    student_record_url: str | None = Field(
+        default=None, description="Link to a student's record in your systems, with {student_id}."
+    )
+    holdout_share: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Share of newly flagged students, per tier and term, withheld from digests.",
+    )
+
     scheduler_lease_seconds: int = Field(
         default=60,
         ge=10,
@@ -193,6 +219,24 @@ class Settings(BaseSettings):
         if value is not None and not value.is_dir():
             raise ValueError(f"{value} is not a folder; create it, or unset the setting")
         return value
+
+    @field_validator("student_record_url")
+    @classmethod
+    def _record_url_names_student(cls, value: str | None) -> str | None:
+        if value and "{student_id}" not in value:
+            raise ValueError(
+                "must contain {student_id}, e.g. https://sis.example.edu/s/{student_id}"
+            )
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must start with http:// or https://, e.g. https://earlywarn.example.edu"
+            )
+        return value.rstrip("/") if value else value
 
     @field_validator("schedule_timezone")
     @classmethod
@@ -284,8 +328,14 @@ def load_settings(home: Path | str | None = None, **overrides: Any) -> Settings:
         secrets = _SECRET_FIELDS & from_file.keys()
         if secrets:
             raise SettingsError(
-                f"{toml_path}: {', '.join(sorted(secrets))} must not be in a file; "
-                "set EARLYWARN_SMTP_PASSWORD or EARLYWARN_SMTP_PASSWORD_FILE instead"
+                f"{toml_path}: {', '.join(sorted(secrets))} must not be in a file; set "
+                + " or ".join(
+                    "EARLYWARN_SMTP_PASSWORD (or EARLYWARN_SMTP_PASSWORD_FILE)"
+                    if name == "smtp_password"
+                    else f"EARLYWARN_{name.upper()}"
+                    for name in sorted(secrets)
+                )
+                + " in the environment instead"
             )
         unknown = sorted(set(from_file) - set(Settings.model_fields) - {"home"})
         if unknown:

@@ -129,6 +129,13 @@ def _student(s: StudentLine, ctx: DigestContext) -> dict[str, Any]:
         "previous_risk": s.previous_risk,
         "reasons": [{"text": r.text, "driver": r.driver, "action": r.action} for r in s.reasons],
         "actions": list(s.actions),
+        # digest.loop: feedback link, latest record, the student's own contact
+        "feedback_url": s.extra.get("feedback_url"),
+        "recorded": s.extra.get("recorded"),
+        "moved_up": bool(s.extra.get("moved_up")),
+        "email": s.extra.get("email"),
+        "phone": s.extra.get("phone"),
+        "record_url": s.extra.get("record_url"),
     }
 
 
@@ -183,6 +190,11 @@ def render_digest(
             "still": digest.count("still"),
         },
         "csv_name": csv_name,
+        # digest.loop: the advisor page and what was recorded since the last digest
+        "page_url": digest.extra.get("page_url"),
+        "recorded_last_week": digest.extra.get("recorded_last_week", []),
+        "quiet": digest.extra.get("quiet", 0),
+        "quiet_weeks": digest.extra.get("quiet_weeks", 0),
     }
     text = render_template(env, "digest.txt", context)
     # Keep the dark-mode @media rules in a <style> block: they cannot be inlined.

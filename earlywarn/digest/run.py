@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from earlywarn.core.errors import DeliveryError, SettingsError, UnscoredWeekError
 from earlywarn.core.time import aware_utc
 from earlywarn.digest.heading import heading_for, parse_trained_at, student_program_weeks
+from earlywarn.digest.loop import close_loop
 from earlywarn.digest.render import (
     DigestContext,
     as_of_text,
@@ -299,8 +300,16 @@ def run_digests(
         max_students=settings.digest_max_students,
         worse_margin=settings.digest_worse_margin,
     )
-    selection = select_digests(
-        scores_for_week(engine, week), previous, roster_from_tables(tables, as_of), thresholds
+    roster = roster_from_tables(tables, as_of)
+    selection = select_digests(scores_for_week(engine, week), previous, roster, thresholds)
+    selection, loop = close_loop(settings, engine, roster, selection, week=week, now=clock())
+    log.info(
+        "week %s: %d withheld (holdout), %d not listed (marked not at risk), %d moved up, links %s",
+        week,
+        loop.withheld,
+        loop.quiet,
+        loop.moved_up,
+        "on" if loop.linked else "off (secret_key or base_url unset)",
     )
     env = template_environment(settings.templates_dir)
     ctx = DigestContext(

@@ -34,6 +34,9 @@ class StudentContact:
     name: str
     advisor_id: str | None
     courses: tuple[str, ...] = ()
+    email: str | None = None  # the student's own address (optional contract column)
+    phone: str | None = None
+    term_id: str | None = None  # first term (the holdout's term)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class StudentLine:
     actions: tuple[str, ...]
     context: tuple[Reason, ...] = ()
     program_id: str = ""
+    # Filled by digest.loop (feedback, links, contact); empty when unused.
+    extra: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,7 @@ class AdvisorDigest:
     advisor: AdvisorContact
     students: tuple[StudentLine, ...]
     shown: tuple[StudentLine, ...]
+    extra: Mapping[str, object] = field(default_factory=dict)  # see digest.loop
 
     @property
     def more(self) -> int:
@@ -254,19 +260,33 @@ def roster_from_tables(tables: Tables, as_of: datetime) -> Roster:
 
     ids = students["student_id"].astype(str).tolist()
     advisor_ids = students["advisor_id"].astype(object).tolist()
-    names = (
-        students["display_name"].astype(object).tolist()
-        if "display_name" in students.columns
-        else [None] * len(ids)
-    )
+
+    def column(name: str) -> list[object]:
+        if name in students.columns:
+            values: list[object] = students[name].astype(object).tolist()
+            return values
+        return [None] * len(ids)
+
+    terms = students["first_term_id"].astype(str).tolist()
     contacts = {
         student_id: StudentContact(
             student_id=student_id,
             name=_text(name) or student_id,
             advisor_id=_text(advisor_id),
             courses=tuple(sorted(courses.get(student_id, []))),
+            email=_usable_email(email),
+            phone=_text(phone),
+            term_id=term,
         )
-        for student_id, advisor_id, name in zip(ids, advisor_ids, names, strict=True)
+        for student_id, advisor_id, name, email, phone, term in zip(
+            ids,
+            advisor_ids,
+            column("display_name"),
+            column("email"),
+            column("phone"),
+            terms,
+            strict=True,
+        )
     }
     advisors: dict[str, AdvisorContact] = {}
     if tables.advisors is not None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 BASELINE = "0001_baseline"
 # The revision a database written without Alembic is at, by a column that revision added.
 _MARKERS: tuple[tuple[str, str, str], ...] = (
+    ("0003_feedback_and_holdout", "feedback", "choice"),
     ("0002_delivery_queue_and_lease", "outbox", "next_attempt_at"),
 )
 
@@ -40,7 +41,9 @@ def _pre_alembic_revision(conn: Connection) -> str | None:
     if not inspector.has_table("outbox"):
         return None
     for revision, table, column in _MARKERS:
-        if column in {c["name"] for c in inspector.get_columns(table)}:
+        if inspector.has_table(table) and column in {
+            c["name"] for c in inspector.get_columns(table)
+        }:
             return revision
     return BASELINE
 

@@ -10,7 +10,9 @@ These definitions are what the code reads and writes; the database itself is bui
 by the Alembic revisions in ``migrations/versions`` (:mod:`earlywarn.state.migrate`), run every
 time a database is opened. Schema version 1 (revision 0001) is the first release; version 2
 (revision 0002) adds the outbox's ``next_attempt_at`` and ``last_attempt_at`` and the
-``scheduler_lease`` table. A database of the first release is upgraded in place.
+``scheduler_lease`` table; version 3 (revision 0003) adds ``feedback`` (what an advisor recorded
+about a student from a digest link) and ``holdout`` (each flagged student's randomized arm for
+the term). A database of an earlier release is upgraded in place.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from sqlalchemy.types import TypeDecorator
 from earlywarn.core.time import aware_utc
 from earlywarn.state.migrate import lock_schema, upgrade_to_head
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -154,6 +156,34 @@ scheduler_lease = Table(
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("heartbeat_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Added in schema version 3 (migration 0003).
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("advisor_id", String(200), primary_key=True),
+    Column("student_id", String(200), primary_key=True),
+    Column("week", String(10), primary_key=True),  # the digest week the link was sent in
+    Column("choice", String(32), nullable=False),
+    Column("note", Text),  # only with "flagged_wrongly"; never logged
+    Column("tier", String(10)),  # the student's tier in that digest
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("times_recorded", Integer, nullable=False),
+    Index("ix_feedback_student", "student_id", "recorded_at"),
+)
+
+holdout = Table(
+    "holdout",
+    metadata,
+    Column("student_id", String(200), primary_key=True),
+    Column("term_id", String(200), primary_key=True),
+    Column("arm", String(10), nullable=False),  # notify | withhold
+    Column("tier", String(10), nullable=False),  # tier when first flagged this term
+    Column("risk", Float, nullable=False),  # risk when first flagged
+    Column("week", String(10), nullable=False),  # week first flagged
+    Column("share", Float, nullable=False),  # holdout_share at the draw
+    Column("assigned_at", UTCDateTime, nullable=False),
 )
 
 

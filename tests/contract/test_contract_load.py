@@ -83,6 +83,7 @@ def test_in_memory_conventions(csv_tables: Tables) -> None:
         "student_id", "program_id", "first_term_id", "advisor_id", "display_name", "age",
         "country_group", "education_level", "platform_joined_on", "admitted_on",
         "prior_attempts", "first_term_credits",  # earlywarn extensions, absent from the file
+        "email", "phone",  # optional student contact, absent from the file
     ]  # fmt: skip
     assert t.students["prior_attempts"].dtype == "float64"  # optional int: float with NaN
     assert t.students["prior_attempts"].isna().all()

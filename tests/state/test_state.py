@@ -218,7 +218,7 @@ def test_a_state_database_of_the_first_release_is_upgraded_in_place(
             select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
         ).scalar()
     assert version == str(schema.SCHEMA_VERSION)
-    assert _revision(engine) == "0002_delivery_queue_and_lease"  # stamped 0001, then upgraded
+    assert _revision(engine) == "0003_feedback_and_holdout"  # stamped 0001, then upgraded
     # The message the old release left pending is still there, and goes out once.
     [entry] = outbox_entries(engine)
     assert (entry.recipient_id, entry.status, entry.next_attempt_at) == ("A1", "pending", None)
@@ -251,7 +251,7 @@ def test_the_migrations_build_exactly_the_tables_the_code_uses(state_url: str) -
 
     engine = open_state(state_url)
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert _revision(engine) == head == "0002_delivery_queue_and_lease"
+    assert _revision(engine) == head == "0003_feedback_and_holdout"
     everything = MetaData()
     for table in [*schema.metadata.tables.values(), _job_runs_table()]:
         table.to_metadata(everything)

@@ -1,0 +1,1 @@
+"""``earlywarn serve``: the small web app advisors reach from their digest's signed links."""
