@@ -12,13 +12,13 @@ from typing import Any
 
 # Pickled name -> module that defines it now.
 _PICKLED_NAMES = {
-    "FeatureColumn": "earlywarn.model.artifact",
+    "FeatureColumn": "earlywarn.model.columns",
     "RetentionModel": "earlywarn.model.artifact",
-    "MonotoneLinear": "earlywarn.model.artifact",
-    "_SigmoidCalibrator": "earlywarn.model.artifact",
-    "_SigmoidByWeekCalibrator": "earlywarn.model.artifact",
-    "_IsotonicCalibrator": "earlywarn.model.artifact",
-    "_IsotonicByWeekCalibrator": "earlywarn.model.artifact",
+    "MonotoneLinear": "earlywarn.model.linear",
+    "_SigmoidCalibrator": "earlywarn.model.calibration",
+    "_SigmoidByWeekCalibrator": "earlywarn.model.calibration",
+    "_IsotonicCalibrator": "earlywarn.model.calibration",
+    "_IsotonicByWeekCalibrator": "earlywarn.model.calibration",
 }
 
 

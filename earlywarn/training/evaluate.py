@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import DataFolderError
-from earlywarn.model.artifact import calibration_bins, expected_calibration_error
+from earlywarn.model.metrics import calibration_bins, expected_calibration_error
 
 if TYPE_CHECKING:
     import numpy as np

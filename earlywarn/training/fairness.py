@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.model.artifact import expected_calibration_error
+from earlywarn.model.metrics import expected_calibration_error
 from earlywarn.training.evaluate import WINDOW, age_band, ece_if_calibrated
 
 if TYPE_CHECKING:

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import UsageError
-from earlywarn.model.artifact import CalibrationMethod, FeatureColumn, RetentionModel
+from earlywarn.model.artifact import RetentionModel
+from earlywarn.model.calibration import CalibrationMethod
+from earlywarn.model.columns import FeatureColumn
 from earlywarn.training.params import (
     CROSS_FIT_FOLDS,
     EARLY_STOPPING_ROUNDS,
@@ -207,7 +209,7 @@ def fit_retention_model(
     """
     import numpy as np
 
-    from earlywarn.model.artifact import calibration_folds
+    from earlywarn.model.calibration import calibration_folds
 
     train = split.train
     y = risk_target(train).to_numpy()

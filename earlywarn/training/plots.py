@@ -63,7 +63,7 @@ def calibration_curve(
     """Observed share not retained against predicted risk (equal-width bins), with a histogram."""
     import numpy as np
 
-    from earlywarn.model.artifact import calibration_bins
+    from earlywarn.model.metrics import calibration_bins
 
     figure, (curve_ax, hist_ax) = _figure(11, 4.8, ncols=2)
     bins = calibration_bins(risk, n_bins)

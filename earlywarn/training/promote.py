@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import MissingModelError, RegistryError
-from earlywarn.model.artifact import expected_calibration_error
+from earlywarn.model.metrics import expected_calibration_error
 from earlywarn.model.store import (
     CHALLENGER,
     CHAMPION,

@@ -13,17 +13,11 @@ import pandas as pd
 import pytest
 
 from earlywarn.core.settings import Settings
-from earlywarn.model.artifact import (
-    EXPECTED_VALUE,
-    FeatureColumn,
-    MonotoneLinear,
-    RetentionModel,
-    calibration_folds,
-    expected_calibration_error,
-    fit_calibrator,
-    week_bands,
-    weekly_ece,
-)
+from earlywarn.model.artifact import EXPECTED_VALUE, RetentionModel
+from earlywarn.model.calibration import calibration_folds, fit_calibrator, week_bands
+from earlywarn.model.columns import FeatureColumn
+from earlywarn.model.linear import MonotoneLinear
+from earlywarn.model.metrics import expected_calibration_error, weekly_ece
 from earlywarn.scoring.drift import drift_warnings, reference_by_week, scoring_drift
 from earlywarn.training.fit import feature_columns, fit_retention_model, risk_target, split_by_time
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from earlywarn.model.artifact import expected_calibration_error
+from earlywarn.model.metrics import expected_calibration_error
 from earlywarn.training.evaluate import evaluate_by_week
 from earlywarn.training.fit import feature_columns, fit_retention_model, split_by_time
 from earlywarn.training.params import CROSS_FIT_FOLDS

@@ -10,7 +10,7 @@ import pytest
 
 from earlywarn.core.errors import UsageError
 from earlywarn.core.settings import Settings, load_settings
-from earlywarn.model.artifact import expected_calibration_error
+from earlywarn.model.metrics import expected_calibration_error
 from earlywarn.training.evaluate import (
     age_band,
     classification_metrics,
