@@ -24,19 +24,14 @@ def log_drivers_run(
     params: Mapping[str, Any],
 ) -> str:
     """One MLflow run: parameters, one metric per measurable driver, the HTML and JSON reports."""
-    import mlflow
+    from earlywarn.model.runs import DATA_DIR_TAG, code_tags, tracked_run
+    from earlywarn.model.store import DRIVERS_EXPERIMENT_NAME
 
-    from earlywarn.model.store import (
-        DATA_DIR_TAG,
-        DRIVERS_EXPERIMENT_NAME,
-        code_tags,
-        configure_mlflow,
-    )
-
-    configure_mlflow(settings, DRIVERS_EXPERIMENT_NAME)
     tags = {"run_type": RUN_TYPE, DATA_DIR_TAG: str(params.get("data_dir", "")), **code_tags()}
-    with mlflow.start_run(run_name="drivers", tags=tags) as run:
-        mlflow.log_params(dict(params))
+    with tracked_run(
+        settings, run_name="drivers", tags=tags, experiment=DRIVERS_EXPERIMENT_NAME
+    ) as run:
+        run.params(params)
         metrics: dict[str, float] = {}
         for r in results:
             if r.measurable and r.effect_pp is not None:
@@ -45,11 +40,11 @@ def log_drivers_run(
                 metrics[f"ci_high_pp.{r.driver}"] = float(r.ci_high_pp or 0.0)
                 if r.q_value is not None:
                     metrics[f"q_value.{r.driver}"] = r.q_value
-        mlflow.log_metrics(metrics)
-        mlflow.log_artifact(str(html_path), artifact_path="drivers")
+        run.metrics(metrics)
+        run.file(html_path, "drivers")
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "drivers.json"
             path.write_text(json_text, encoding="utf-8")
-            mlflow.log_artifact(str(path), artifact_path="drivers")
-        run_id: str = run.info.run_id
+            run.file(path, "drivers")
+        run_id: str = run.run_id
     return run_id

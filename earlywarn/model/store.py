@@ -15,7 +15,6 @@ Nothing happens at import time; mlflow is imported inside the functions that nee
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -294,45 +293,6 @@ def load_model_by_alias(settings: Settings, alias: str = CHAMPION) -> tuple[str,
     return version, load_model_uri(settings, f"models:/{MODEL_NAME}/{version}")
 
 
-GIT_COMMIT_TAG = "mlflow.source.git.commit"
-
-
-DATA_DIR_TAG = "earlywarn.data_dir"
-
-
-def source_commit() -> str | None:
-    """The git commit of the code that runs, when it runs from a git checkout (else ``None``)."""
-    import subprocess
-
-    folder = Path(__file__).resolve().parent
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else None
-
-
-def code_tags() -> dict[str, str]:
-    """Tags naming the code of a run: its git commit (MLflow's own tag, which the UI shows)
-    and the installed earlywarn version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    tags: dict[str, str] = {}
-    commit = source_commit()
-    if commit:
-        tags[GIT_COMMIT_TAG] = commit
-    with contextlib.suppress(PackageNotFoundError):
-        tags["earlywarn.version"] = version("earlywarn")
-    return tags
-
-
 def version_trained_at(settings: Settings, version: str) -> datetime | None:
     """When registered version ``version`` was created (just after its training run), in UTC;
     ``None`` when the registry does not know it. Digests name a model by this date."""
@@ -344,3 +304,12 @@ def version_trained_at(settings: Settings, version: str) -> datetime | None:
         return None
     stamp = found.creation_timestamp
     return None if stamp is None else datetime.fromtimestamp(stamp / 1000, tz=UTC)
+
+
+def mark_challenger(settings: Settings, version: str, *, run_id: str, test_period: str) -> None:
+    """Tag registered ``version`` with its training run and test cohort, and point the
+    ``challenger`` alias at it."""
+    registry = client(settings)
+    registry.set_model_version_tag(MODEL_NAME, version, "run_id", run_id)
+    registry.set_model_version_tag(MODEL_NAME, version, "test_period", test_period)
+    registry.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)

@@ -99,8 +99,9 @@ def list_promotions(settings: Settings) -> list[dict[str, Any]]:
 
 def challenger_test_rows(settings: Settings, version: str) -> tuple[pd.DataFrame, str | None]:
     """The test-cohort rows logged with the run that produced model ``version``."""
-    import mlflow
     import pandas as pd
+
+    from earlywarn.model.runs import run_file
 
     registry = client(settings)
     model_version = registry.get_model_version(MODEL_NAME, version)
@@ -109,27 +110,20 @@ def challenger_test_rows(settings: Settings, version: str) -> tuple[pd.DataFrame
         raise RegistryError(
             f"model version {version} has no training run; retrain with earlywarn train"
         )
-    try:
-        path = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=TEST_ROWS_ARTIFACT)
-    except Exception as exc:  # MLflow raises several types for a missing artifact
-        raise RegistryError(
-            f"run {run_id} (model version {version}) has no {TEST_ROWS_ARTIFACT}; "
-            "retrain with earlywarn train"
-        ) from exc
+    path = run_file(settings, run_id, TEST_ROWS_ARTIFACT)
     return pd.read_parquet(path), model_version.tags.get("test_period")
 
 
 def run_fairness(settings: Settings, version: str) -> dict[str, Any]:
     """The fairness report logged with model ``version``'s run (empty when there is none)."""
-    import mlflow
+    from earlywarn.model.runs import run_json
 
     model_version = client(settings).get_model_version(MODEL_NAME, version)
     run_id = model_version.tags.get("run_id") or model_version.run_id
-    try:
-        loaded: dict[str, Any] = mlflow.artifacts.load_dict(f"runs:/{run_id}/{FAIRNESS_ARTIFACT}")
-    except Exception:  # an older run without the report: nothing to judge
+    if not run_id:
         return {}
-    return loaded
+    # an older run without the report: nothing to judge
+    return run_json(settings, run_id, FAIRNESS_ARTIFACT) or {}
 
 
 def mean_weekly_auc_draws(

@@ -12,25 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.model.store import (
-    CHALLENGER,
-    DATA_DIR_TAG,
-    MODEL_NAME,
-    code_tags,
-    configure_mlflow,
-    log_retention_model,
-)
+from earlywarn.model.runs import DATA_DIR_TAG, RunLog, code_tags, tracked_run
+from earlywarn.model.store import log_retention_model, mark_challenger
 from earlywarn.training.fit import risk_target
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
     from earlywarn.core.settings import Settings
-    from earlywarn.training.pipeline import TrainingResult
+    from earlywarn.training.result import TrainingResult
 
 TEST_ROWS_ARTIFACT = "evaluation/test_cohort.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
@@ -130,12 +123,10 @@ def _run_description(result: TrainingResult) -> str:
     )
 
 
-def _log_dataset(result: TrainingResult, fingerprint: Mapping[str, Any]) -> None:
+def _log_dataset(run: RunLog, result: TrainingResult, fingerprint: Mapping[str, Any]) -> None:
     """The training rows as the run's input dataset (``mlflow.log_input``): its schema, size and
     digest, with the data folder as its source; the test cohort as a second input."""
-    import mlflow
     import pandas as pd
-    from mlflow.data.pandas_dataset import from_pandas
 
     columns = [*result.model.feature_names, "checkpoint_week", RISK_COLUMN]
     source = str(fingerprint.get("data_dir", ""))
@@ -150,13 +141,7 @@ def _log_dataset(result: TrainingResult, fingerprint: Mapping[str, Any]) -> None
         typed = rows.apply(
             lambda col: col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
         )
-        with warnings.catch_warnings():
-            # MLflow registers its local-file source under two URI schemes and then warns that
-            # a plain path matches both; either reading is the same folder.
-            warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
-            where = {"source": source} if source else {}  # else MLflow names the code
-            dataset = from_pandas(typed, name=name, targets=RISK_COLUMN, **where)
-        mlflow.log_input(dataset, context=context)
+        run.frame(typed, name=name, source=source, target=RISK_COLUMN, context=context)
 
 
 def log_training_run(
@@ -165,11 +150,8 @@ def log_training_run(
     """Log ``result`` as one MLflow run and register its model; returns (run_id, model version)."""
     import tempfile
 
-    import mlflow
-
     from earlywarn.training import plots
 
-    configure_mlflow(settings)
     model = result.model
     split = result.split
     test = split.test
@@ -183,8 +165,8 @@ def log_training_run(
         "mlflow.note.content": _run_description(result),
         **code_tags(),
     }
-    with mlflow.start_run(run_name=f"train test={split.test_period}", tags=tags) as run:
-        mlflow.log_params(
+    with tracked_run(settings, run_name=f"train test={split.test_period}", tags=tags) as run:
+        run.params(
             {
                 **{f"lgbm_{k}": v for k, v in (model.params or {}).items()},
                 "n_estimators": model.n_estimators,
@@ -200,20 +182,20 @@ def log_training_run(
                 "data_sha256": fingerprint.get("sha256", ""),
             }
         )
-        _log_metric_series(run.info.run_id, result.evaluation)
-        mlflow.log_metrics(summary_metrics(result.evaluation))
+        run.series(week_metrics(result.evaluation))
+        run.metrics(summary_metrics(result.evaluation))
         for method, ece in model.calibration_ece_.items():
-            mlflow.log_metric(f"calibration_cv_ece_{method}", ece)
-        mlflow.log_metrics(
+            run.metrics({f"calibration_cv_ece_{method}": ece})
+        run.metrics(
             {"training_seconds": result.seconds}
             | {
                 f"step_seconds_{step}": seconds
                 for step, seconds in result.extra.get("step_seconds", {}).items()
             }
         )
-        mlflow.log_dict(fingerprint, "data/fingerprint.json")
-        mlflow.log_dict(split.describe(), "data/split.json")
-        mlflow.log_dict(
+        run.json(fingerprint, "data/fingerprint.json")
+        run.json(split.describe(), "data/split.json")
+        run.json(
             {
                 "features": [
                     {"name": c.name, "kind": c.kind, "monotone_risk": c.monotone_risk}
@@ -223,22 +205,22 @@ def log_training_run(
             },
             "model/features.json",
         )
-        mlflow.log_dict(model.reference_stats, "model/reference_stats.json")
+        run.json(model.reference_stats, "model/reference_stats.json")
         by_week = getattr(model, "reference_stats_by_week_", None)
         if by_week:
-            mlflow.log_dict(
+            run.json(
                 {str(week): stats for week, stats in by_week.items()},
                 "model/reference_stats_by_week.json",
             )
-        mlflow.log_dict(dict(result.evaluation), METRICS_ARTIFACT)
-        mlflow.log_dict(dict(result.audit), "evaluation/audit.json")
-        mlflow.log_dict(dict(result.fairness), FAIRNESS_ARTIFACT)
-        mlflow.log_metric("trees", float(model.best_iteration_))
+        run.json(dict(result.evaluation), METRICS_ARTIFACT)
+        run.json(dict(result.audit), "evaluation/audit.json")
+        run.json(dict(result.fairness), FAIRNESS_ARTIFACT)
+        run.metrics({"trees": float(model.best_iteration_)})
         gap = result.fairness.get("largest_calibration_gap_beyond_noise")
         if gap is not None:
-            mlflow.log_metric("fairness_calibration_gap_beyond_noise", float(gap))
+            run.metrics({"fairness_calibration_gap_beyond_noise": float(gap)})
 
-        _log_dataset(result, fingerprint)
+        _log_dataset(run, result, fingerprint)
 
         y = result.test_at_risk.to_numpy()
         figures = {
@@ -262,34 +244,17 @@ def log_training_run(
             ),
         }
         for name, figure in figures.items():
-            mlflow.log_figure(figure, f"{PLOTS_FOLDER}/{name}")
+            run.figure(figure, f"{PLOTS_FOLDER}/{name}")
 
         with tempfile.TemporaryDirectory() as scratch:
             rows = Path(scratch) / Path(TEST_ROWS_ARTIFACT).name
             logged = test.assign(**{BASELINE_RISK_COLUMN: result.baseline_risk})
             logged.reset_index(drop=True).to_parquet(rows, index=False)
-            mlflow.log_artifact(str(rows), Path(TEST_ROWS_ARTIFACT).parent.as_posix())
+            run.file(rows, Path(TEST_ROWS_ARTIFACT).parent.as_posix())
 
         _, registered = log_retention_model(model, split.train)
         version = str(registered)
-        run_id = run.info.run_id
+        run_id = run.run_id
 
-    client = mlflow.MlflowClient()
-    client.set_model_version_tag(MODEL_NAME, version, "run_id", run_id)
-    client.set_model_version_tag(MODEL_NAME, version, "test_period", split.test_period)
-    client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
+    mark_challenger(settings, version, run_id=run_id, test_period=split.test_period)
     return run_id, version
-
-
-def _log_metric_series(run_id: str, evaluation: Mapping[str, Any]) -> None:
-    """The weekly series in one batch call (hundreds of points; one call per point is slow)."""
-    import time
-
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric
-
-    now = int(time.time() * 1000)
-    metrics = [Metric(key, value, now, step) for key, value, step in week_metrics(evaluation)]
-    client = MlflowClient()
-    for start in range(0, len(metrics), 1000):  # MLflow's limit per batch
-        client.log_batch(run_id, metrics=metrics[start : start + 1000])

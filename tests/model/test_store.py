@@ -24,8 +24,9 @@ from earlywarn.model.store import (
     load_model_by_alias,
     load_model_uri,
 )
-from earlywarn.training.pipeline import TrainingResult, train_on_dataset
+from earlywarn.training.pipeline import train_on_dataset
 from earlywarn.training.promote import list_promotions, promote_challenger
+from earlywarn.training.result import TrainingResult
 from earlywarn.training.tracking import log_training_run
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES
 
