@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from earlywarn.analysis.design import DRIVER_GROUPS, DRIVERS, AnalysisFrame
+from earlywarn.analysis.design import DRIVER_GROUPS, DRIVERS_IN_REPORT_ORDER, AnalysisFrame
 from earlywarn.features.catalogue import COURSE_STRUCTURE_DRIVERS, YES_NO_DRIVERS
 
 
@@ -159,7 +159,7 @@ def analyse_drivers(
         estimate_driver(
             analysis, d, penalty=penalty, random_state=random_state, min_courses=min_courses
         )
-        for d in DRIVERS
+        for d in DRIVERS_IN_REPORT_ORDER
     ]
     return rank(with_q_values(results))
 

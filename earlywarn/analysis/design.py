@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from earlywarn.contract import Tables
 
 #: The 22 drivers in the report's display order (by family: ``DRIVER_GROUPS``).
-DRIVERS: tuple[str, ...] = tuple(d for group in DRIVER_GROUPS.values() for d in group)
+DRIVERS_IN_REPORT_ORDER: tuple[str, ...] = tuple(
+    d for group in DRIVER_GROUPS.values() for d in group
+)
 
 #: The optional table a driver cannot be measured without.
 NEEDS_TABLE: dict[str, str] = {
@@ -135,36 +137,6 @@ def first_term_end(tables: Tables) -> pd.Series:
         )
         ends.loc[rows["term_id"].to_numpy()] = instants.to_numpy()
     return ends
-
-
-def latest_instant(tables: Tables) -> pd.Timestamp:
-    """Just after the last thing the data records: its last timestamp or the end of its last day."""
-    import pandas as pd
-
-    from earlywarn.core import time as timeutil
-
-    stamps: list[pd.Timestamp] = []
-    for frame in tables.present().values():
-        for column in frame.columns:
-            series = frame[column]
-            if isinstance(series.dtype, pd.DatetimeTZDtype) and series.notna().any():
-                stamps.append(pd.Timestamp(series.max()) + pd.Timedelta(microseconds=1))
-    latest_day = None
-    for name, frame in tables.present().items():
-        if name == "terms":  # scheduled terms may lie in the future; they are not observations
-            continue
-        for column in frame.columns:
-            series = frame[column]
-            if str(series.dtype).startswith("datetime64[s]") and series.notna().any():
-                day = pd.Timestamp(series.max())
-                latest_day = day if latest_day is None else max(latest_day, day)
-    if latest_day is not None:
-        for tz in tables.programs["timezone"].unique():
-            end = timeutil.end_of_local_day(pd.Series([latest_day]), str(tz)).iloc[0]
-            stamps.append(pd.Timestamp(end))
-    if not stamps:
-        raise NoAnalysisRows("the data holds no dated rows; nothing to analyse")
-    return max(stamps)
 
 
 def _one_hot(values: pd.Series, prefix: str) -> pd.DataFrame:
@@ -302,7 +274,7 @@ def build_analysis_frame(
     else:
         featurise = features_fn
     label = labels_fn or retention_labels
-    labels = _as_retained(label(tables, as_of=latest_instant(tables)))
+    labels = _as_retained(label(tables, as_of=_data_end(tables)))
     students = tables.students.set_index("student_id")
     known = students.index.intersection(labels.index[labels.notna()])
     if len(known) == 0:
@@ -328,7 +300,7 @@ def build_analysis_frame(
 
     unmeasurable: dict[str, str] = {}
     drivers = pd.DataFrame(index=frame.index)
-    for driver in DRIVERS:
+    for driver in DRIVERS_IN_REPORT_ORDER:
         table = NEEDS_TABLE.get(driver)
         if table is not None and tables.get(table) is None:
             unmeasurable[driver] = f"the data has no {table} table"
@@ -396,3 +368,13 @@ def candidate_controls(analysis: AnalysisFrame, driver: str, rows: pd.Index) -> 
         if np.allclose(fitted, value, atol=1e-9):
             controls = controls.drop(columns=partners)
     return controls
+
+
+def _data_end(tables: Tables) -> pd.Timestamp:
+    """The data's latest instant (:func:`earlywarn.contract.freshness.latest_instant`)."""
+    from earlywarn.contract.freshness import latest_instant
+
+    end = latest_instant(tables)
+    if end is None:
+        raise NoAnalysisRows("the data holds no dated rows; nothing to analyse")
+    return end

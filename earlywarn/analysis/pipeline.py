@@ -97,7 +97,7 @@ def run_drivers(
 
     ``progress`` is told each step in a few words (the CLI prints them on stderr).
     """
-    from earlywarn.analysis.design import DRIVERS, build_analysis_frame
+    from earlywarn.analysis.design import DRIVERS_IN_REPORT_ORDER, build_analysis_frame
     from earlywarn.analysis.report import render_html
     from earlywarn.analysis.summary import program_summaries, summary_sentences
     from earlywarn.contract.load import load_tables
@@ -107,7 +107,7 @@ def run_drivers(
     tables = load_tables(data_dir)
     say("building the first-term analysis frame")
     analysis = build_analysis_frame(tables, pass_score=settings.pass_score)
-    say(f"estimating {len(DRIVERS)} drivers on {len(analysis.students)} students")
+    say(f"estimating {len(DRIVERS_IN_REPORT_ORDER)} drivers on {len(analysis.students)} students")
     min_courses = settings.driver_min_courses
     results = analyse_drivers(
         analysis, penalty=penalty, random_state=settings.seed, min_courses=min_courses

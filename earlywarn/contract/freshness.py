@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from earlywarn.core.errors import UsageError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from earlywarn.contract import Tables
 
 STALE_AFTER_DAYS = 14
@@ -52,3 +54,34 @@ def require_fresh_data(tables: Tables, instant: Any, folder: Path, option: str =
             "student would look inactive since then; refresh the data folder, or pass an "
             "earlier --as-of"
         )
+
+
+def latest_instant(tables: Tables) -> pd.Timestamp | None:
+    """Just after the last thing the data records: its last timestamp or the end of its last day
+    (``None`` when it records nothing). The default as-of of training and the driver analysis."""
+    import pandas as pd
+
+    from earlywarn.core import time as timeutil
+
+    stamps: list[pd.Timestamp] = []
+    for frame in tables.present().values():
+        for column in frame.columns:
+            series = frame[column]
+            if isinstance(series.dtype, pd.DatetimeTZDtype) and series.notna().any():
+                stamps.append(pd.Timestamp(series.max()) + pd.Timedelta(microseconds=1))
+    latest_day = None
+    for name, frame in tables.present().items():
+        if name == "terms":  # scheduled terms may lie in the future; they are not observations
+            continue
+        for column in frame.columns:
+            series = frame[column]
+            if str(series.dtype).startswith("datetime64[s]") and series.notna().any():
+                day = pd.Timestamp(series.max())
+                latest_day = day if latest_day is None else max(latest_day, day)
+    if latest_day is not None:
+        for tz in tables.programs["timezone"].unique():
+            end = timeutil.end_of_local_day(pd.Series([latest_day]), str(tz)).iloc[0]
+            stamps.append(pd.Timestamp(end))
+    if not stamps:
+        return None
+    return max(stamps)

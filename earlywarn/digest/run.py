@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from earlywarn.core.errors import DeliveryError, SettingsError, UnscoredWeekError
 from earlywarn.core.time import aware_utc
+from earlywarn.core.time import now as utc_now
 from earlywarn.digest.heading import heading_for, parse_trained_at, student_program_weeks
 from earlywarn.digest.loop import close_loop
 from earlywarn.digest.render import (
@@ -39,7 +40,7 @@ from earlywarn.digest.selection import (
     roster_from_tables,
     select_digests,
 )
-from earlywarn.mail.delivery import DeliveryResult, RetryPolicy, deliver, utc_now
+from earlywarn.mail.delivery import DeliveryResult, RetryPolicy, deliver
 from earlywarn.mail.message import Attachment, build_message, message_bytes, parse_address
 from earlywarn.mail.senders import FolderSender, Sender, SMTPSender
 from earlywarn.state import (

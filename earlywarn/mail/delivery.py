@@ -29,11 +29,12 @@ import smtplib
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
 from earlywarn.core.errors import DeliveryError
+from earlywarn.core.time import now as utc_now
 from earlywarn.mail.senders import SendError, Stage
 from earlywarn.state.outbox import (
     OutboxEntry,
@@ -57,11 +58,6 @@ FailureKind = Literal["unreachable", "temporary", "unknown", "permanent", "confi
 Key = tuple[str, str]
 # What a sender may raise; anything else is a bug and propagates.
 SEND_ERRORS = (SendError, smtplib.SMTPException, OSError)
-
-
-def utc_now() -> datetime:
-    """The real clock; tests pass their own."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

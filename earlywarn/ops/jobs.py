@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.contract.freshness import require_fresh_data
 from earlywarn.core.errors import DeliveryError, EarlyWarnError, SettingsError, UsageError
+from earlywarn.core.time import now as utc_now
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -41,11 +42,6 @@ WEEKLY = "weekly"
 RETRAIN = "retrain"
 
 _stop = threading.Event()
-
-
-def utc_now() -> datetime:
-    """The current instant, timezone-aware (the default clock)."""
-    return datetime.now(UTC)
 
 
 def request_stop() -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from earlywarn.core.errors import SchedulerError
+from earlywarn.core.time import now as utc_now
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -30,10 +31,6 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "scheduler"
 Clock = Callable[[], datetime]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _where(settings: Settings) -> str:
@@ -50,7 +47,7 @@ class SchedulerLock:
         self,
         settings: Settings,
         *,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         on_lost: Callable[[], None] | None = None,
         heartbeat: bool = True,
     ) -> None:
@@ -162,6 +159,6 @@ def lock_holder(settings: Settings, now: datetime | None = None) -> LeaseRow | N
         row = current_lease(engine, LEASE_NAME)
     finally:
         engine.dispose()
-    if row is None or row.expired(now or _utc_now()) or held_by_dead_process(row):
+    if row is None or row.expired(now or utc_now()) or held_by_dead_process(row):
         return None
     return row

@@ -39,7 +39,7 @@ class Driver:
 P = Phrase
 TYPICAL = "; typical in this intake: "
 
-DRIVERS: dict[str, Driver] = {
+REASON_DRIVERS: dict[str, Driver] = {
     "first_assessment": Driver(
         features=(
             "first_assessment_on_time",

@@ -23,15 +23,16 @@ import string
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.scoring.reason_phrases import DRIVERS, Driver, Phrase, Values
+from earlywarn.scoring.reason_phrases import REASON_DRIVERS, Driver, Phrase, Values
 from earlywarn.state.records import Reason
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DRIVERS", "FAMILY_DRIVERS", "Driver", "Phrase", "explain", "render"]
+__all__ = ["FAMILY_DRIVERS", "REASON_DRIVERS", "Driver", "Phrase", "explain", "render"]
 
-# Features not listed in DRIVERS join a driver by their FeatureSpec family; None: never a reason.
+# Features not listed in REASON_DRIVERS join a driver by their FeatureSpec family; None: never a
+# reason.
 FAMILY_DRIVERS: dict[str, str | None] = {
     "first_deadline": "first_assessment",
     "activity": "study_rhythm",
@@ -68,7 +69,7 @@ INTAKE_SHARES: dict[str, str] = {
 # A driver must raise the log-odds of risk by at least this much to be a reason.
 MIN_CONTRIBUTION = 0.01
 #: The drivers shown apart, as context for the advisor (course design).
-CONTEXT_DRIVERS = frozenset(name for name, driver in DRIVERS.items() if driver.context)
+CONTEXT_DRIVERS = frozenset(name for name, driver in REASON_DRIVERS.items() if driver.context)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -136,7 +137,7 @@ def phrase_for(driver_name: str, values: Values) -> tuple[str, str] | None:
     """The driver's sentence and action for one student's values (the first phrasing whose
     condition holds and whose placeholders all have values), or ``None``."""
     known = _known(values)
-    for phrase in DRIVERS[driver_name].phrases:
+    for phrase in REASON_DRIVERS[driver_name].phrases:
         fields = _placeholders(phrase.template) + _placeholders(phrase.action)
         if any(known[field] is None for field in fields):
             continue
@@ -178,7 +179,9 @@ def driver_of_feature(
         from earlywarn.features.catalogue import FEATURES
 
         families = {name: spec.family for name, spec in FEATURES.items()}
-    listed = {feature: driver for driver, spec in DRIVERS.items() for feature in spec.features}
+    listed = {
+        feature: driver for driver, spec in REASON_DRIVERS.items() for feature in spec.features
+    }
     mapping: dict[str, str] = {}
     for name in names:
         driver = listed.get(name) or FAMILY_DRIVERS.get(families.get(name, ""))
@@ -195,7 +198,7 @@ def driver_contributions(
 
     mapping = driver_of_feature([str(c) for c in contributions.columns], families)
     grouped: dict[str, Any] = {}
-    for driver in DRIVERS:
+    for driver in REASON_DRIVERS:
         columns = [feature for feature, d in mapping.items() if d == driver]
         if columns:
             grouped[driver] = contributions[columns].sum(axis=1)

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
 # The dataset's identifying and label columns; everything else may be a feature.
-ID_COLUMNS = ("student_id", "cohort", "program_id", "checkpoint_week", "as_of")
 LABEL = "retained"
 
 

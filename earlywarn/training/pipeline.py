@@ -146,17 +146,15 @@ def digest_capacity(tables: Tables, settings: Settings) -> int | None:
     return int(settings.digest_max_students) * len(advisors)
 
 
-def latest_instant(tables: Tables) -> pd.Timestamp:
-    """The default as-of: the latest time stamp in the data (submissions, activity, forum,
-    support tickets)."""
-    import pandas as pd
+def default_as_of(tables: Tables) -> pd.Timestamp:
+    """The default as-of: the data's latest instant
+    (:func:`earlywarn.contract.freshness.latest_instant`)."""
+    from earlywarn.contract.freshness import latest_instant
 
-    from earlywarn.contract.freshness import last_time_stamp
-
-    last = last_time_stamp(tables)
+    last = latest_instant(tables)
     if last is None:
-        raise UsageError("the data folder has no time-stamped rows; pass --as-of")
-    return pd.Timestamp(last)
+        raise UsageError("the data folder has no dated rows; pass --as-of")
+    return last
 
 
 def cohort_starts(tables: Tables) -> dict[str, pd.Timestamp]:
@@ -188,7 +186,7 @@ def train_from_folder(
     progress(f"loading {data_dir}")
     tables = load_tables(data_dir)
     loaded = time.perf_counter()
-    instant = as_of if as_of is not None else latest_instant(tables)
+    instant = as_of if as_of is not None else default_as_of(tables)
     progress(f"building the training dataset as of {instant}")
     dataset = build_training_dataset(
         tables, instant, weeks=CHECKPOINT_WEEKS, pass_score=settings.pass_score

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from earlywarn.analysis.analysis import analyse_drivers
-from earlywarn.analysis.design import DRIVERS, AnalysisFrame
+from earlywarn.analysis.design import DRIVERS_IN_REPORT_ORDER, AnalysisFrame
 from earlywarn.analysis.glossary import plain_name
 from earlywarn.analysis.summary import summary_sentences
 
@@ -48,7 +48,7 @@ def institution(*, seed: int, n: int = 3000, courses_per_program: int = 12) -> A
         + np.array([0, 0.03, -0.02, 0.01])[program]
     )
     retained = (rng.random(n) < np.clip(probability, 0, 1)).astype(float)
-    drivers = pd.DataFrame(np.nan, index=index, columns=list(DRIVERS))
+    drivers = pd.DataFrame(np.nan, index=index, columns=list(DRIVERS_IN_REPORT_ORDER))
     drivers["first_assessment_on_time"] = first
     drivers["completed_open_course"] = open_course
     drivers["has_staff_graded"] = has_staff
@@ -67,7 +67,7 @@ def institution(*, seed: int, n: int = 3000, courses_per_program: int = 12) -> A
         drivers=drivers,
         controls=controls,
         control_source={c: c for c in controls.columns},
-        unmeasurable={d: "not in this test" for d in DRIVERS if d not in MEASURED},
+        unmeasurable={d: "not in this test" for d in DRIVERS_IN_REPORT_ORDER if d not in MEASURED},
         course_sets=pd.Series(sets, index=index),
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from earlywarn.analysis.design import DRIVERS
+from earlywarn.analysis.design import DRIVERS_IN_REPORT_ORDER
 from earlywarn.analysis.glossary import plain_name
 from earlywarn.cli import cli
 from earlywarn.core.settings import Settings
@@ -67,8 +67,8 @@ def test_json_is_an_object_of_drivers_students_and_programs(json_run: dict) -> N
         assert program["name"]
         assert program["program_id"]
         assert 0 <= program["retained_pct"] <= 100
-        assert set(program["driver_means"]) <= set(DRIVERS)
-    assert sorted(r["driver"] for r in rows) == sorted(DRIVERS)
+        assert set(program["driver_means"]) <= set(DRIVERS_IN_REPORT_ORDER)
+    assert sorted(r["driver"] for r in rows) == sorted(DRIVERS_IN_REPORT_ORDER)
     for row in rows:
         assert row.keys() >= JSON_KEYS
         assert row["name"] == plain_name(row["driver"]) != row["driver"]
@@ -103,7 +103,7 @@ def test_report_renders_every_driver_by_its_plain_name(json_run: dict) -> None:
     html = json_run["_html"]
     assert html.startswith("<!DOCTYPE html>")
     assert "<svg" in html
-    for driver in DRIVERS:
+    for driver in DRIVERS_IN_REPORT_ORDER:
         assert f"<strong>{plain_name(driver)}</strong>" in html
         assert f">{plain_name(driver)}</text>" in html
         assert f">{driver}<" not in html  # no variable name as a label or a cell
@@ -129,7 +129,7 @@ def test_table_run_writes_default_report_and_logs_to_mlflow(
     lines = result.output.splitlines()
     assert "first-term students with a known first-year outcome" in lines[0]
     assert lines[1].startswith("Of 22 drivers tested on ")
-    for driver in DRIVERS:
+    for driver in DRIVERS_IN_REPORT_ORDER:
         assert any(line.startswith(plain_name(driver) + " ") for line in lines), driver
     reports = list((home / "reports").glob("drivers-*.html"))
     assert len(reports) == 1

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from earlywarn.analysis.analysis import DriverEffect, group_of, rank
-from earlywarn.analysis.design import DRIVERS
+from earlywarn.analysis.design import DRIVERS_IN_REPORT_ORDER
 from earlywarn.analysis.glossary import plain_name
 from earlywarn.analysis.report import build_chart, render_html, sentence, terminal_table
 from earlywarn.analysis.summary import program_summaries, summary_sentences
@@ -41,7 +41,7 @@ def effect(driver: str, value: float, low: float, high: float, **extra: object) 
 @pytest.fixture
 def results() -> list[DriverEffect]:
     out = []
-    for i, driver in enumerate(DRIVERS):
+    for i, driver in enumerate(DRIVERS_IN_REPORT_ORDER):
         if driver == "course_median_days_active":
             out.append(
                 DriverEffect(
@@ -92,14 +92,14 @@ def test_html_shows_every_driver_in_the_chart_table_and_sentences(
         method="Double lasso.",
     )
     svg = html[html.index("<svg") : html.index("</svg>")]
-    for driver in DRIVERS:
+    for driver in DRIVERS_IN_REPORT_ORDER:
         assert f">{plain_name(driver)}</text>" in svg
         assert f"<strong>{plain_name(driver)}</strong>" in html
     for group in ("Open content", "Course structure", "Student behaviour"):
         assert f">{group}</text>" in svg
     # one bar and one naive diamond per measurable driver
-    assert svg.count("<rect ") == len(DRIVERS) - 1
-    assert svg.count("<path ") == len(DRIVERS) - 1
+    assert svg.count("<rect ") == len(DRIVERS_IN_REPORT_ORDER) - 1
+    assert svg.count("<path ") == len(DRIVERS_IN_REPORT_ORDER) - 1
     assert "not measurable: the data has no activity table" in html
     assert "2026-10-19" in html
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # no external assets
@@ -123,7 +123,7 @@ def test_chart_bars_start_at_zero_and_intervals_stay_on_the_plot(
 ) -> None:
     chart = build_chart(results)
     bars = [row for row in chart.rows if not row.heading and row.measurable]
-    assert len(bars) == len(DRIVERS) - 1
+    assert len(bars) == len(DRIVERS_IN_REPORT_ORDER) - 1
     for row in bars:
         edge = row.bar_x if row.positive else row.bar_x + row.bar_width
         assert edge == pytest.approx(chart.zero_x, abs=1.01)

@@ -11,7 +11,7 @@ import pytest
 from earlywarn.features.catalogue import FEATURES
 from earlywarn.scoring.reasons import (
     CONTEXT_DRIVERS,
-    DRIVERS,
+    REASON_DRIVERS,
     driver_contributions,
     driver_of_feature,
     explain,
@@ -99,7 +99,7 @@ def test_missing_values_never_reach_the_text() -> None:
 def test_every_student_driver_can_always_be_said_and_acted_on() -> None:
     """Whatever is known, a driver that raises risk has a sentence and an action, so the reasons
     listed are always exactly the largest contributions."""
-    for name, driver in DRIVERS.items():
+    for name, driver in REASON_DRIVERS.items():
         found = phrase_for(name, {})
         assert found is not None, name
         if not driver.context:
