@@ -162,3 +162,36 @@ def code_tags() -> dict[str, str]:
     with contextlib.suppress(PackageNotFoundError):
         tags["earlywarn.version"] = version("earlywarn")
     return tags
+
+
+def recent_runs(
+    settings: Settings, *, limit: int = 5, keys: Sequence[str] = ("roc_auc",)
+) -> list[dict[str, Any]]:
+    """The latest ``limit`` training runs, newest first: id, start, test cohort, the window's
+    mean ROC-AUC, and each of ``keys`` as ``{week: value}`` (the metric's steps)."""
+    from earlywarn.model.store import EXPERIMENT_NAME, client
+
+    registry = client(settings)
+    experiment = registry.get_experiment_by_name(EXPERIMENT_NAME)
+    if experiment is None:
+        return []
+    runs = registry.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=limit
+    )
+    found = []
+    for run in runs:
+        series = {
+            key: {m.step: m.value for m in registry.get_metric_history(run.info.run_id, key)}
+            for key in keys
+        }
+        found.append(
+            {
+                "run_id": run.info.run_id,
+                "started": run.info.start_time,
+                "test_cohort": run.data.tags.get("earlywarn.test_cohort", ""),
+                "window_mean_roc_auc": run.data.metrics.get("window_mean_roc_auc"),
+                "trees": run.data.metrics.get("trees"),
+                **series,
+            }
+        )
+    return found
