@@ -1,4 +1,4 @@
-"""training/compare_runs.py shows the latest training run with its weekly AUCs as MLflow has them."""
+"""training/compare_runs.py lists the latest training run with its weekly AUCs from MLflow."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def _script() -> object:
     spec = importlib.util.spec_from_file_location(
         "compare_runs", REPO / "training" / "compare_runs.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
