@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 TEST_ROWS_ARTIFACT = "evaluation/test_cohort.parquet"
 METRICS_ARTIFACT = "evaluation/metrics.json"
 FAIRNESS_ARTIFACT = "evaluation/fairness.json"
+FEEDBACK_ARTIFACT = "evaluation/advisor_feedback.json"
 #: The logistic baseline's risk, logged beside the test rows for the promotion guard.
 BASELINE_RISK_COLUMN = "baseline_risk"
 PLOTS_FOLDER = "plots"
@@ -144,6 +145,28 @@ def _log_dataset(run: RunLog, result: TrainingResult, fingerprint: Mapping[str, 
         run.frame(typed, name=name, source=source, target=RISK_COLUMN, context=context)
 
 
+def feedback_metrics(settings: Settings) -> tuple[dict[str, float], dict[str, Any]]:
+    """What advisors have recorded from their digests so far (the state database), for the run:
+    ``feedback_<choice>`` counts, ``feedback_recorded`` and ``feedback_wrong_share``, and the
+    summary per advisor and per tier (ids only). Nothing when no state database exists yet."""
+    from earlywarn.state import open_state
+    from earlywarn.state.feedback import feedback_summary, list_feedback
+
+    if settings.database_url is None and not (settings.home / "earlywarn.db").is_file():
+        return {}, {}
+    engine = open_state(settings.state_url)
+    try:
+        summary = feedback_summary(list_feedback(engine))
+    finally:
+        engine.dispose()
+    by_choice: Mapping[str, int] = summary["by_choice"]  # type: ignore[assignment]
+    metrics = {f"feedback_{choice}": float(count) for choice, count in by_choice.items()}
+    metrics["feedback_recorded"] = float(summary["recorded"])  # type: ignore[arg-type]
+    if summary["wrong_share"] is not None:
+        metrics["feedback_wrong_share"] = float(summary["wrong_share"])  # type: ignore[arg-type]
+    return metrics, summary
+
+
 def log_training_run(
     settings: Settings, result: TrainingResult, fingerprint: Mapping[str, Any] | None = None
 ) -> tuple[str, str]:
@@ -215,6 +238,10 @@ def log_training_run(
         run.json(dict(result.evaluation), METRICS_ARTIFACT)
         run.json(dict(result.audit), "evaluation/audit.json")
         run.json(dict(result.fairness), FAIRNESS_ARTIFACT)
+        advisors, feedback = feedback_metrics(settings)
+        if feedback:
+            run.metrics(advisors)
+            run.json(feedback, FEEDBACK_ARTIFACT)
         run.metrics({"trees": float(model.best_iteration_)})
         gap = result.fairness.get("largest_calibration_gap_beyond_noise")
         if gap is not None:
