@@ -8,6 +8,7 @@ Every error a user can meet is an :class:`EarlyWarnError`. Its message says what
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 class EarlyWarnError(Exception):
@@ -117,3 +118,28 @@ class NoAnalysisRows(EarlyWarnError):
 
 class DriverNotMeasurable(EarlyWarnError):
     """The data cannot estimate this driver (no variation left, too few rows or programs)."""
+
+
+class LinkRefused(EarlyWarnError):
+    """A link that is tampered with, expired or of the wrong kind (``reason`` says which)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+#: How far a failed send got (:class:`SendError`).
+Stage = Literal["connect", "envelope", "content"]
+
+
+class SendError(Exception):
+    """Not a user-facing error: the mail transport's signal to the delivery queue, which
+    turns it into a deferral, a failure or a :class:`DeliveryError`. A send that failed at ``stage``:
+    ``connect`` (no session: connection, greeting, TLS, login), ``envelope`` (MAIL, RCPT, DATA
+    before the content went out) or ``content`` (the message was handed over and the server's
+    answer did not arrive or was a refusal)."""
+
+    def __init__(self, stage: Stage, cause: BaseException) -> None:
+        super().__init__(f"{stage}: {cause!r}")
+        self.stage: Stage = stage
+        self.cause = cause

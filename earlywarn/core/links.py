@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from earlywarn.core.errors import EarlyWarnError
+from earlywarn.core.errors import LinkRefused
 
 Kind = Literal["student", "advisor"]
 _SALTS: dict[Kind, str] = {"student": "earlywarn.feedback", "advisor": "earlywarn.advisor-page"}
 _PATHS: dict[Kind, str] = {"student": "/f/", "advisor": "/a/"}
-
-
-class LinkRefused(EarlyWarnError):
-    """A link that is tampered with, expired or of the wrong kind (``reason`` says which)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
-from earlywarn.core.errors import DeliveryError
+from earlywarn.core.errors import DeliveryError, SendError, Stage
 from earlywarn.core.time import now as utc_now
-from earlywarn.mail.senders import SendError, Stage
 from earlywarn.state.outbox import (
     OutboxEntry,
     claim,

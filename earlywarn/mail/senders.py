@@ -18,6 +18,8 @@ from hashlib import sha1
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from earlywarn.core.errors import SendError, Stage
+
 if TYPE_CHECKING:
     from earlywarn.core.settings import Settings
     from earlywarn.state.outbox import OutgoingMessage
@@ -25,19 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Security = Literal["none", "starttls", "ssl"]
-Stage = Literal["connect", "envelope", "content"]
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class SendError(Exception):
-    """A send that failed at ``stage``: ``connect`` (no session: connection, greeting, TLS,
-    login), ``envelope`` (MAIL, RCPT, DATA before the content went out) or ``content`` (the
-    message was handed over and the server's answer did not arrive or was a refusal)."""
-
-    def __init__(self, stage: Stage, cause: BaseException) -> None:
-        super().__init__(f"{stage}: {cause!r}")
-        self.stage: Stage = stage
-        self.cause = cause
 
 
 class Sender(Protocol):

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from earlywarn.core.links import Kind, LinkClaim, LinkRefused, make_url, read_token
+from earlywarn.core.errors import LinkRefused
+from earlywarn.core.links import Kind, LinkClaim, make_url, read_token
 from earlywarn.core.time import now as utc_now
 from earlywarn.state.feedback import CHOICES, record_feedback
 from earlywarn.web.views import advisor_view, student_view

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from earlywarn.core.errors import DeliveryError
+from earlywarn.core.errors import DeliveryError, SendError
 from earlywarn.mail.delivery import classify, deliver_pending
 from earlywarn.mail.message import build_message, message_bytes
-from earlywarn.mail.senders import FolderSender, SendError, SMTPSender, eml_name
+from earlywarn.mail.senders import FolderSender, SMTPSender, eml_name
 from earlywarn.state import OutgoingMessage, open_state, outbox_entries
 from earlywarn.state.outbox import stage
 from tests.fixtures.smtp import SMTP_PASSWORD, SMTP_USER, SMTPServer
