@@ -134,10 +134,10 @@ Stage = Literal["connect", "envelope", "content"]
 
 class SendError(Exception):
     """Not a user-facing error: the mail transport's signal to the delivery queue, which
-    turns it into a deferral, a failure or a :class:`DeliveryError`. A send that failed at ``stage``:
-    ``connect`` (no session: connection, greeting, TLS, login), ``envelope`` (MAIL, RCPT, DATA
-    before the content went out) or ``content`` (the message was handed over and the server's
-    answer did not arrive or was a refusal)."""
+    turns it into a deferral, a failure or a :class:`DeliveryError`. A send that failed at
+    ``stage``: ``connect`` (no session: connection, greeting, TLS, login), ``envelope`` (MAIL,
+    RCPT, DATA before the content went out) or ``content`` (the message was handed over and the
+    server's answer did not arrive or was a refusal)."""
 
     def __init__(self, stage: Stage, cause: BaseException) -> None:
         super().__init__(f"{stage}: {cause!r}")
