@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from earlywarn.analysis.analysis import SIGNIFICANCE, DriverEffect, tested
+from earlywarn.features.catalogue import COURSE_STRUCTURE_DRIVERS, YES_NO_DRIVERS
 
 #: How many findings the summary names and the per-program table shows.
 SHOWN_FINDINGS = 3
@@ -159,17 +160,10 @@ def program_summaries(
     return out
 
 
+#: Course-design drivers whose values are shares of a course (or of courses, for yes/no ones):
+#: shown in percent.
 PERCENT_DRIVERS = frozenset(
-    {
-        "practice_share",
-        "video_share",
-        "reading_share",
-        "staff_grade_share",
-        "peer_grade_share",
-        "quiz_grade_share",
-        "has_staff_graded",
-        "has_hands_on",
-    }
+    d for d in COURSE_STRUCTURE_DRIVERS if d.endswith("_share") or d in YES_NO_DRIVERS
 )
 
 

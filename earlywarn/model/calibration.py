@@ -132,9 +132,12 @@ def week_bands(week: np.ndarray, min_rows: int = ISOTONIC_BAND_ROWS) -> list[flo
     return starts
 
 
-class _IsotonicByWeekCalibrator:
-    """One isotonic map per band of checkpoint weeks (:func:`week_bands`); a week outside the
-    fitted weeks uses the nearest band."""
+class _BandedCalibrator:
+    """One map per band of checkpoint weeks (``band_starts_``, ``maps_``); a week outside the
+    fitted weeks uses the nearest band. Subclasses fit the maps."""
+
+    band_starts_: list[float]
+    maps_: list[Any]
 
     def _band(self, week: np.ndarray | None, n: int) -> np.ndarray:
         import numpy as np
@@ -142,6 +145,22 @@ class _IsotonicByWeekCalibrator:
         starts = np.asarray(self.band_starts_, dtype=float)
         index = np.searchsorted(starts, _week_or_ones(week, n), side="right") - 1
         return np.clip(index, 0, len(starts) - 1)
+
+    def transform(self, raw: np.ndarray, week: np.ndarray | None = None) -> np.ndarray:
+        import numpy as np
+
+        band = self._band(week, len(raw))
+        result = np.empty(len(raw), dtype=float)
+        for b, calibrator in enumerate(self.maps_):
+            rows = band == b
+            if rows.any():
+                result[rows] = calibrator.transform(raw[rows])
+        return result
+
+
+class _IsotonicByWeekCalibrator(_BandedCalibrator):
+    """One isotonic map per band of checkpoint weeks (:func:`week_bands`); a week outside the
+    fitted weeks uses the nearest band."""
 
     def fit(self, raw: np.ndarray, y: np.ndarray, week: np.ndarray | None = None) -> Any:
         self.band_starts_ = week_bands(_week_or_ones(week, len(raw)))
@@ -152,19 +171,8 @@ class _IsotonicByWeekCalibrator:
         ]
         return self
 
-    def transform(self, raw: np.ndarray, week: np.ndarray | None = None) -> np.ndarray:
-        import numpy as np
 
-        band = self._band(week, len(raw))
-        result = np.empty(len(raw), dtype=float)
-        for b, calibrator in enumerate(self.maps_):
-            rows = band == b
-            if rows.any():
-                result[rows] = calibrator.transform(raw[rows])
-        return result
-
-
-class _SigmoidByBandCalibrator:
+class _SigmoidByBandCalibrator(_BandedCalibrator):
     """One Platt map per band of checkpoint weeks (:func:`week_bands` with
     ``SIGMOID_BAND_ROWS``); a week outside the fitted weeks uses the nearest band.
 
@@ -174,20 +182,13 @@ class _SigmoidByBandCalibrator:
     is not positive (no ranking signal there) falls back to the pooled map.
     """
 
-    def _band(self, week: np.ndarray | None, n: int) -> np.ndarray:
-        import numpy as np
-
-        starts = np.asarray(self.band_starts_, dtype=float)
-        index = np.searchsorted(starts, _week_or_ones(week, n), side="right") - 1
-        return np.clip(index, 0, len(starts) - 1)
-
     def fit(self, raw: np.ndarray, y: np.ndarray, week: np.ndarray | None = None) -> Any:
         import numpy as np
 
         self.band_starts_ = week_bands(_week_or_ones(week, len(raw)), SIGMOID_BAND_ROWS)
         band = self._band(week, len(raw))
         pooled = _SigmoidCalibrator().fit(raw, y)
-        self.maps_: list[Any] = []
+        self.maps_ = []
         for b in range(len(self.band_starts_)):
             rows = band == b
             fitted: Any = pooled
@@ -197,17 +198,6 @@ class _SigmoidByBandCalibrator:
                     fitted = candidate
             self.maps_.append(fitted)
         return self
-
-    def transform(self, raw: np.ndarray, week: np.ndarray | None = None) -> np.ndarray:
-        import numpy as np
-
-        band = self._band(week, len(raw))
-        result = np.empty(len(raw), dtype=float)
-        for b, calibrator in enumerate(self.maps_):
-            rows = band == b
-            if rows.any():
-                result[rows] = calibrator.transform(raw[rows])
-        return result
 
 
 WEEK_AWARE = frozenset({"sigmoid_by_week", "sigmoid_by_band", "isotonic_by_week"})
