@@ -42,6 +42,7 @@ from earlywarn.model.calibration import (
     cross_validated_ece,
 )
 from earlywarn.model.columns import CHECKPOINT_WEEK, FeatureColumn
+from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY, HistoricalRates
 from earlywarn.model.linear import MonotoneLinear
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ class RetentionModel:
     product) and ``"isotonic_by_week"`` (one isotonic map per band of weeks), or ``"auto"``: the
     one with the lowest cross-validated weekly calibration error on the held-out cohort (an
     isotonic map must be 10% lower, being the more flexible). The week-aware forms need the
-    ``checkpoint_week`` column among the features.
+    ``checkpoint_week`` column among the features. ``history`` adds the program's historical
+    not-retained rate (:mod:`earlywarn.model.history`) as an input that may only raise risk with
+    the rate, when the training frame has the ``program`` column.
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class RetentionModel:
         random_state: int = 42,
         linear_base: bool = False,
         linear_l2: float = 1.0,
+        history: bool = False,
     ) -> None:
         self.features = features
         self.params = params
@@ -85,6 +89,7 @@ class RetentionModel:
         self.random_state = random_state
         self.linear_base = linear_base
         self.linear_l2 = linear_l2
+        self.history = history
 
     # ------------------------------------------------------------------ fitting
     def fit(
@@ -99,6 +104,10 @@ class RetentionModel:
     ) -> RetentionModel:
         """Fit the booster on ``X``/``y`` (1 = not retained).
 
+        With ``history`` the program rates are fitted on ``X`` (one count per ``student_id``);
+        where ``X`` already holds a ``program_history_rate`` column (out-of-fold values, from
+        training) the booster learns from those instead of rates that saw each row's own label.
+
         With ``eval_X``/``eval_y`` (rows of students not in ``X``) it stops early on them and
         calibrates on their raw scores; ``eval_groups`` (the student of each of those rows) keeps
         a student's rows in one fold when the calibration method is chosen by cross-validated
@@ -112,9 +121,14 @@ class RetentionModel:
         import numpy as np
         import pandas as pd
 
-        columns = list(self.features)
+        columns = [c for c in self.features if c.name != HISTORY_COLUMN]
         if not columns:
             raise ValueError("RetentionModel needs at least one feature column")
+        self.history_: HistoricalRates | None = None
+        if self.history and HISTORY_KEY in X.columns:
+            students = X["student_id"] if "student_id" in X.columns else np.arange(len(X))
+            self.history_ = HistoricalRates().fit(X[HISTORY_KEY], y, students)
+            columns.append(FeatureColumn(HISTORY_COLUMN, "numeric", 1))
         self.feature_columns_ = columns
         self.categories_ = {
             c.name: sorted(str(v) for v in X[c.name].dropna().unique())
@@ -244,6 +258,16 @@ class RetentionModel:
         return {c.name: c.kind for c in self.feature_columns_}
 
     @property
+    def input_kinds(self) -> dict[str, str]:
+        """The columns a caller gives the model, with their kinds: the feature columns, except
+        that the program's history rate is looked up from the ``program`` column."""
+        kinds = self.feature_kinds
+        if getattr(self, "history_", None) is not None and HISTORY_COLUMN in kinds:
+            del kinds[HISTORY_COLUMN]
+            kinds.setdefault(HISTORY_KEY, "categorical")
+        return kinds
+
+    @property
     def reference_stats(self) -> dict[str, dict[str, Any]]:
         """Training-feature statistics for drift checks (shapes in the module docstring)."""
         return self.reference_stats_
@@ -314,12 +338,21 @@ class RetentionModel:
         """The model's columns, in order and typed as in training; unseen categories -> missing."""
         import pandas as pd
 
-        missing = [c.name for c in self.feature_columns_ if c.name not in features.columns]
+        history = getattr(self, "history_", None)
+        derived = set() if history is None else {HISTORY_COLUMN}
+        needed = [c.name for c in self.feature_columns_ if c.name not in derived]
+        if derived and HISTORY_COLUMN not in features.columns:
+            needed.append(HISTORY_KEY)
+        missing = [name for name in needed if name not in features.columns]
         if missing:
             raise KeyError(f"features lack the model's columns: {', '.join(missing)}")
         data: dict[str, Any] = {}
         for column in self.feature_columns_:
-            values = features[column.name]
+            if column.name in derived and HISTORY_COLUMN not in features.columns:
+                assert history is not None
+                values = pd.Series(history.transform(features[HISTORY_KEY]), index=features.index)
+            else:
+                values = features[column.name]
             if column.kind == "categorical":
                 known = self.categories_[column.name]
                 text = values.astype("string").astype(object)

@@ -112,7 +112,7 @@ def model_signature(model: RetentionModel) -> ModelSignature:
 
     inputs: list[ColSpec | TensorSpec] = [
         ColSpec("string" if kind == "categorical" else "double", name, required=False)
-        for name, kind in model.feature_kinds.items()
+        for name, kind in model.input_kinds.items()
     ]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema([ColSpec("double", "risk")]))
 
@@ -173,7 +173,7 @@ def _example_rows(model: RetentionModel, features: pd.DataFrame) -> pd.DataFrame
 
     rows = features.head(5)
     data: dict[str, Any] = {}
-    for name, kind in model.feature_kinds.items():
+    for name, kind in model.input_kinds.items():
         values = rows[name]
         if kind == "categorical":
             data[name] = values.astype(object).where(values.notna(), None).astype(object)

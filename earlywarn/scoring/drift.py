@@ -205,13 +205,16 @@ def drift_warnings(rows: Sequence[DriftRow]) -> list[str]:
 
 def checked_features(model: RetentionModel) -> list[str]:
     """The model's features the drift check compares (:data:`CALENDAR_FAMILIES` and
-    :data:`CALENDAR_FEATURES` left out)."""
+    :data:`CALENDAR_FEATURES` left out, and what the model derives from the program itself,
+    its history rate)."""
     from earlywarn.features.catalogue import FEATURES
 
+    given = model.input_kinds
     return [
         name
         for name in model.feature_names
-        if name not in CALENDAR_FEATURES
+        if name in given
+        and name not in CALENDAR_FEATURES
         and (FEATURES.get(name) is None or FEATURES[name].family not in CALENDAR_FAMILIES)
     ]
 

@@ -24,10 +24,13 @@ from earlywarn.model.calibration import CalibrationMethod
 from earlywarn.model.columns import FeatureColumn
 from earlywarn.training.params import (
     CROSS_FIT_FOLDS,
+    DESIGN_MIN_PROFILES,
     EARLY_STOPPING_ROUNDS,
+    LEFT_OUT_OF_MODEL,
     LINEAR_BASE,
     LINEAR_L2,
     N_ESTIMATORS,
+    PROGRAM_HISTORY,
     lightgbm_params,
     monotone_risk_direction,
 )
@@ -131,7 +134,8 @@ def split_by_time(dataset: pd.DataFrame, cohort_starts: Mapping[str, pd.Timestam
 def feature_columns(
     specs: Mapping[str, Any], available: list[str], *, include_sensitive: bool
 ) -> list[FeatureColumn]:
-    """The model's inputs: every feature spec the dataset has, sensitive ones only when allowed.
+    """The model's inputs: every feature spec the dataset has, sensitive ones only when allowed,
+    except the reviewed ``LEFT_OUT_OF_MODEL`` (training/params.py).
 
     ``specs`` maps names to objects with ``kind``, ``sensitive`` and ``monotone`` (the direction on
     retention); ``checkpoint_week`` joins as an unconstrained numeric input, because how much a
@@ -140,7 +144,9 @@ def feature_columns(
     columns = [
         FeatureColumn(name, spec.kind, monotone_risk_direction(name, spec.kind, int(spec.monotone)))
         for name, spec in specs.items()
-        if name in available and (include_sensitive or not spec.sensitive)
+        if name in available
+        and (include_sensitive or not spec.sensitive)
+        and name not in LEFT_OUT_OF_MODEL
     ]
     if "checkpoint_week" in available and "checkpoint_week" not in specs:
         columns.append(FeatureColumn("checkpoint_week", "numeric", 0))
@@ -161,6 +167,63 @@ def observed_columns(
     return kept, dropped
 
 
+def design_profiles(train: pd.DataFrame, specs: Mapping[str, Any]) -> int:
+    """How many distinct course-design profiles the training students have (one per student)."""
+    design = [n for n, spec in specs.items() if spec.family == "design" and n in train.columns]
+    if not design:
+        return 0
+    students = train.drop_duplicates("student_id")[design]
+    return len(students.round(6).drop_duplicates())
+
+
+def without_course_design(
+    columns: list[FeatureColumn], train: pd.DataFrame, specs: Mapping[str, Any]
+) -> tuple[list[FeatureColumn], list[str]]:
+    """Leave the course-design features out when the training students have fewer than
+    ``DESIGN_MIN_PROFILES`` distinct design profiles (see training/params.py); the kept columns
+    and the names left out."""
+    if design_profiles(train, specs) >= DESIGN_MIN_PROFILES:
+        return columns, []
+    design = {n for n, spec in specs.items() if spec.family == "design"}
+    return [c for c in columns if c.name not in design], [
+        c.name for c in columns if c.name in design
+    ]
+
+
+def with_history(train: pd.DataFrame, folds: Any) -> pd.DataFrame:
+    """``train`` with its out-of-fold ``program_history_rate`` (earlywarn.model.history)."""
+    from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY, out_of_fold_rates
+
+    if not PROGRAM_HISTORY or HISTORY_KEY not in train.columns:
+        return train
+    rates = out_of_fold_rates(
+        train[HISTORY_KEY], risk_target(train).to_numpy(), train["student_id"], folds
+    )
+    return train.assign(**{HISTORY_COLUMN: rates.astype("float32")})
+
+
+def training_rows(split: DatasetSplit, seed: int) -> tuple[pd.DataFrame, Any, Any, Any]:
+    """The training rows with their out-of-fold program history, their risk target, students and
+    cross-fitting folds (seeded, so the model and the baseline see the same values)."""
+    from earlywarn.model.calibration import calibration_folds
+
+    y = risk_target(split.train).to_numpy()
+    ids = split.train["student_id"].astype(str).to_numpy()
+    folds = calibration_folds(y, ids, seed, CROSS_FIT_FOLDS)
+    return with_history(split.train, folds), y, ids, folds
+
+
+def model_inputs(model: RetentionModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the columns the model derives itself (its program history), so another
+    model (the baseline) can be given the same inputs."""
+    from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY
+
+    history = getattr(model, "history_", None)
+    if history is None or HISTORY_COLUMN in frame.columns:
+        return frame
+    return frame.assign(**{HISTORY_COLUMN: history.transform(frame[HISTORY_KEY])})
+
+
 def _retention_model(
     columns: list[FeatureColumn],
     *,
@@ -177,6 +240,7 @@ def _retention_model(
         random_state=seed,
         linear_base=linear_base,
         linear_l2=LINEAR_L2,
+        history=PROGRAM_HISTORY,
     )
 
 
@@ -208,12 +272,7 @@ def fit_retention_model(
     """
     import numpy as np
 
-    from earlywarn.model.calibration import calibration_folds
-
-    train = split.train
-    y = risk_target(train).to_numpy()
-    ids = train["student_id"].astype(str).to_numpy()
-    folds = calibration_folds(y, ids, seed, CROSS_FIT_FOLDS)
+    train, y, ids, folds = training_rows(split, seed)
     out_of_fold = np.full(len(y), np.nan)
     kept: list[int] = []
     for number in range(CROSS_FIT_FOLDS):
@@ -240,6 +299,7 @@ def fit_retention_model(
         random_state=seed,
         linear_base=bool(LINEAR_BASE),
         linear_l2=LINEAR_L2,
+        history=PROGRAM_HISTORY,
     ).fit(train, y)
     model.fold_trees_ = kept
     model.calibrate(out_of_fold, y, model.checkpoint_weeks(train), ids)
@@ -262,14 +322,17 @@ def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.Data
 
 
 def fit_baseline(split: DatasetSplit, columns: list[FeatureColumn], *, seed: int) -> Pipeline:
-    """A logistic-regression baseline (impute + scale + one-hot) on the same training rows."""
+    """A logistic-regression baseline (impute + scale + one-hot) on the same training rows and
+    inputs as the model, its out-of-fold program history included."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    train = baseline_frame(split.train, columns)
+    rows = training_rows(split, seed)[0]
+    columns = [*columns, *_derived_columns(rows, columns)]
+    train = baseline_frame(rows, columns)
     # Like the boosted model, leave out columns with no value in any training row: an imputer has
     # nothing to learn from them (and would warn and drop them at every transform).
     observed = [c for c in columns if train[c.name].notna().any()]
@@ -295,8 +358,18 @@ def fit_baseline(split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
     return pipeline
 
 
+def _derived_columns(rows: pd.DataFrame, columns: list[FeatureColumn]) -> list[FeatureColumn]:
+    from earlywarn.model.history import HISTORY_COLUMN
+
+    named = {c.name for c in columns}
+    if HISTORY_COLUMN in rows.columns and HISTORY_COLUMN not in named:
+        return [FeatureColumn(HISTORY_COLUMN, "numeric", 1)]
+    return []
+
+
 def baseline_risk(pipeline: Pipeline, frame: pd.DataFrame, columns: list[FeatureColumn]) -> Any:
     """The baseline's probability of NOT being retained for each row of ``frame``."""
     used = set(pipeline.feature_names_in_)
-    inputs = baseline_frame(frame, [c for c in columns if c.name in used])
+    known = [*columns, *_derived_columns(frame, columns)]
+    inputs = baseline_frame(frame, [c for c in known if c.name in used])
     return pipeline.predict_proba(inputs[list(pipeline.feature_names_in_)])[:, 1]

@@ -30,12 +30,19 @@ from earlywarn.training.fit import (
     feature_columns,
     fit_baseline,
     fit_retention_model,
+    model_inputs,
     observed_columns,
     quiet,
     risk_target,
     split_by_time,
+    without_course_design,
 )
-from earlywarn.training.params import CHECKPOINT_WEEKS, TRAINING_THREADS
+from earlywarn.training.params import (
+    CHECKPOINT_WEEKS,
+    DESIGN_MIN_PROFILES,
+    LEFT_OUT_OF_MODEL,
+    TRAINING_THREADS,
+)
 from earlywarn.training.result import TrainingResult
 
 if TYPE_CHECKING:
@@ -47,6 +54,10 @@ if TYPE_CHECKING:
 # SHAP contributions for the summary plot come from a seeded sample of test rows: a beeswarm of
 # 3,000 students shows the same spread as one of 26,000 at a tenth of the cost.
 SHAP_SAMPLE_ROWS = 3000
+DESIGN_LEFT_OUT = (
+    f"course design: fewer than {DESIGN_MIN_PROFILES} distinct course-design profiles in "
+    "training, so each would name a course"
+)
 
 
 @threadpool_limits.wrap(limits=TRAINING_THREADS)
@@ -87,6 +98,7 @@ def train_on_dataset(
         ),
         split.train,
     )
+    columns, design_left_out = without_course_design(columns, split.train, specs)
     lap("split")
     model = fit_retention_model(split, columns, seed=settings.seed, progress=progress)
     lap("model")
@@ -99,7 +111,7 @@ def train_on_dataset(
     test = split.test
     at_risk = risk_target(test)
     risk = model.predict_risk(test)
-    base = baseline_risk(baseline, test, columns)
+    base = baseline_risk(baseline, model_inputs(model, test), columns)
     oracle = oracle_risk(test, truth)
     prior = prior_rates(split.train)(test)
     evaluation = evaluate_by_week(
@@ -133,7 +145,15 @@ def train_on_dataset(
         fairness=fairness,
         test_contributions=contributions,
         seconds=time.perf_counter() - started,
-        extra={"features_never_observed": unobserved, "step_seconds": steps, "top_n": top_n},
+        extra={
+            "features_never_observed": unobserved,
+            "features_left_out": {
+                **{name: reason for name, reason in LEFT_OUT_OF_MODEL.items() if name in specs},
+                **dict.fromkeys(design_left_out, DESIGN_LEFT_OUT),
+            },
+            "step_seconds": steps,
+            "top_n": top_n,
+        },
     )
 
 

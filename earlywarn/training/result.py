@@ -79,6 +79,7 @@ class TrainingResult:
             "fit_seconds": self.extra.get("fit_seconds", round(self.seconds, 2)),
             "step_seconds": self.extra.get("step_seconds", {}),
             "features_never_observed": self.extra.get("features_never_observed", []),
+            "features_left_out": self.extra.get("features_left_out", {}),
             "window": self.evaluation["window"],
             "weeks": [
                 {"week": row["week"]} | {k: row.get(k) for k in keys}

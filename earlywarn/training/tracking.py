@@ -129,7 +129,7 @@ def _log_dataset(run: RunLog, result: TrainingResult, fingerprint: Mapping[str, 
     digest, with the data folder as its source; the test cohort as a second input."""
     import pandas as pd
 
-    columns = [*result.model.feature_names, "checkpoint_week", RISK_COLUMN]
+    columns = [*result.model.input_kinds, "checkpoint_week", RISK_COLUMN]
     source = str(fingerprint.get("data_dir", ""))
     test_name = f"test rows ({result.split.test_period} cohort)"
     for context, frame, name in (

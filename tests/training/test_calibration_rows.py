@@ -47,7 +47,13 @@ def test_a_category_first_seen_in_the_latest_earlier_cohort_is_known_to_the_mode
     split = split_by_time(frame, COHORT_STARTS)
     columns = feature_columns(specs, list(frame.columns), include_sensitive=False)
     model = fit_retention_model(split, columns, seed=3)
-    assert "NEW" in model.categories_["program"]
+    # The program is known through its own historical rate, from the latest earlier cohort's
+    # students, not the institution's rate that an unknown program gets.
+    assert model.history_ is not None
+    assert model.history_.students_["NEW"] > 0
+    new_rate = model.history_.transform(pd.Series(["NEW"]))[0]
+    assert new_rate != pytest.approx(model.history_.overall_)
+    assert model.history_.transform(pd.Series(["NEVER-SEEN"]))[0] == model.history_.overall_
 
 
 def test_calibration_error_vs_truth_is_zero_for_the_truth_and_the_shift_for_a_shift() -> None:

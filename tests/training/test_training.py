@@ -21,14 +21,20 @@ from earlywarn.training.evaluate import (
 )
 from earlywarn.training.fit import (
     baseline_risk,
+    design_profiles,
     feature_columns,
     fit_baseline,
     observed_columns,
     risk_target,
     split_by_time,
     start_period,
+    without_course_design,
 )
-from earlywarn.training.params import monotone_directions
+from earlywarn.training.params import (
+    DESIGN_MIN_PROFILES,
+    LEFT_OUT_OF_MODEL,
+    monotone_directions,
+)
 from earlywarn.training.pipeline import train_on_dataset
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES, simulate_dataset
 
@@ -105,6 +111,33 @@ def test_features_never_observed_in_training_are_dropped(
     kept, dropped = observed_columns(columns, frame)
     assert dropped == ["grade_first_term"]
     assert "grade_first_term" not in {c.name for c in kept}
+
+
+def test_course_design_is_left_out_when_a_few_designs_would_name_their_courses(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    frame, _ = simulated_dataset
+    split = split_by_time(frame, COHORT_STARTS)
+    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
+    # Many distinct designs: kept.
+    assert design_profiles(split.train, SIM_FEATURES) >= DESIGN_MIN_PROFILES
+    kept, left_out = without_course_design(columns, split.train, SIM_FEATURES)
+    assert left_out == []
+    assert "video_share" in {c.name for c in kept}
+    # One design per program (a few courses, as in OULAD): each value names a program's course.
+    few = split.train.assign(video_share=split.train["program_id"].astype(str).str.len() * 0.1)
+    few["video_share"] += split.train["program_id"].astype(str).map(hash) % 7 * 0.01
+    kept, left_out = without_course_design(columns, few, SIM_FEATURES)
+    assert left_out == ["video_share"]
+    assert "video_share" not in {c.name for c in kept}
+
+
+def test_reviewed_features_never_reach_the_model() -> None:
+    specs = dict.fromkeys(LEFT_OUT_OF_MODEL, SIM_FEATURES["video_share"]) | {
+        "x": SIM_FEATURES["video_share"]
+    }
+    columns = feature_columns(specs, [*specs, "checkpoint_week"], include_sensitive=True)
+    assert [c.name for c in columns] == ["x", "checkpoint_week"]
 
 
 def test_baseline_leaves_out_features_never_observed_in_training(
