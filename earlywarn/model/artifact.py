@@ -153,6 +153,8 @@ class RetentionModel:
         self.linear_: MonotoneLinear | None = None
         # Each cross-fitting fold's kept iterations, when training chose the trees so.
         self.fold_trees_: list[int] = []
+        # Each model form's cross-fitted mean weekly ROC-AUC, when training chose the form so.
+        self.form_window_auc_: dict[str, float] = {}
         init_train = init_eval = None
         if self.linear_base:
             self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
@@ -266,6 +268,14 @@ class RetentionModel:
             del kinds[HISTORY_COLUMN]
             kinds.setdefault(HISTORY_KEY, "categorical")
         return kinds
+
+    def with_derived(self, features: pd.DataFrame) -> pd.DataFrame:
+        """``features`` with the columns the model derives itself (its program history rate), for
+        whoever needs the values the model used: the reasons' phrasing, another model's inputs."""
+        history = getattr(self, "history_", None)
+        if history is None or HISTORY_COLUMN in features.columns:
+            return features
+        return features.assign(**{HISTORY_COLUMN: history.transform(features[HISTORY_KEY])})
 
     @property
     def reference_stats(self) -> dict[str, dict[str, Any]]:

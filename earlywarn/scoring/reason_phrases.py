@@ -388,4 +388,15 @@ REASON_DRIVERS: dict[str, Driver] = {
             P("the design of the first-term courses"),
         ),
     ),
+    "program_history": Driver(
+        features=("program_history_rate",),
+        context=True,
+        phrases=(
+            P(
+                "in past terms {program_history_percent:n}% of this program's first-term "
+                "students were not retained"
+            ),
+            P("past first-term students of this program were often not retained"),
+        ),
+    ),
 }

@@ -56,6 +56,7 @@ FAMILY_DRIVERS: dict[str, str | None] = {
 # Values computed from the features for phrasing.
 DERIVED: dict[str, Callable[[Values], Any]] = {
     "days_since_first_deadline": lambda v: -v["days_until_first_deadline"],
+    "program_history_percent": lambda v: round(100 * v["program_history_rate"]),
 }
 
 # Shares of the intake for phrasing (``share_<name>``) beyond the 0/1 features' own means: the
@@ -237,7 +238,8 @@ def explain(
     families: Mapping[str, str] | None = None,
 ) -> list[list[Reason]]:
     """Each student's reasons: the ``top`` drivers that raise that student's risk most, largest
-    first, then at most one course-design reason (:data:`CONTEXT_DRIVERS`) as context.
+    first, then at most one context reason (:data:`CONTEXT_DRIVERS`: the course design, or the
+    program's record with earlier students).
 
     ``contributions`` and ``features`` have one row per student in the same order (the model's
     :meth:`~earlywarn.model.artifact.RetentionModel.contributions` and the scored features).

@@ -129,7 +129,7 @@ def score_frame(
     if len(features) == 0:
         return []
     risks = model.predict_risk(features)
-    reasons = explain(model.contributions(features), features, top=top)
+    reasons = explain(model.contributions(features), model.with_derived(features), top=top)
     rows = []
     for position, (student_id, program_id) in enumerate(
         zip(features["student_id"], features["program_id"], strict=True)

@@ -46,18 +46,49 @@ from earlywarn.synthetic.config import (
 )
 
 
-def coefficients(iqr: dict[str, float] | None = None) -> dict[str, float]:
-    """Each driver's coefficient (probability per unit): its target over its IQR.
+def coefficients(
+    iqr: dict[str, float] | None = None, nonlinear: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Each driver's coefficient (probability per unit): its target, less what the nonlinear
+    terms already carry of it, over its IQR.
 
     ``iqr`` gives measured interquartile ranges (a calibration pass); missing or zero ones fall
-    back to the designed range in config.py. Yes/no drivers always use 1.
+    back to the designed range in config.py. Yes/no drivers always use 1. ``nonlinear`` gives the
+    points the nonlinear terms add when the driver moves from its low to its high value
+    (:func:`nonlinear_shares`, from the same pass), so the driver's whole effect is its target.
     """
     out: dict[str, float] = {}
     for name, (target, designed, _) in DRIVER_TARGETS.items():
         spread = designed
         if iqr is not None and name not in YES_NO_DRIVERS and iqr.get(name, 0.0) > 0:
             spread = iqr[name]
-        out[name] = target / 100.0 / spread
+        carried = (nonlinear or {}).get(name, 0.0)
+        out[name] = (target - carried) / 100.0 / spread
+    return out
+
+
+def nonlinear_shares(drivers: dict[str, np.ndarray], known: np.ndarray) -> dict[str, float]:
+    """Per driver, the mean change of :func:`nonlinear_terms` (in points, before clipping) when
+    the driver moves from its low to its high value (0 to 1, or its 25th to its 75th
+    percentile) for every known-label student, the others as they are."""
+    sub = {name: values[known] for name, values in drivers.items()}
+    actual = nonlinear_terms(sub)
+    n = len(actual)
+    out: dict[str, float] = {}
+    for name in SIMULATED_DRIVERS:
+        x = sub[name]
+        present = x[~np.isnan(x)]
+        if name in YES_NO_DRIVERS:
+            low, high = 0.0, 1.0
+        elif present.size:
+            low, high = (float(v) for v in np.percentile(present, [25, 75]))
+        else:
+            continue
+        at_low = nonlinear_terms({**sub, name: np.full(n, low)})
+        at_high = nonlinear_terms({**sub, name: np.full(n, high)})
+        change = float(np.mean(at_high - at_low) * 100.0)
+        if change != 0.0:
+            out[name] = change
     return out
 
 
@@ -246,11 +277,14 @@ def true_effects(
     Computed over the students with a known label (``known``); the percentiles use numpy's
     default linear interpolation over their non-missing values; yes/no drivers go from 0 to 1.
     Every other input keeps its actual value; the driver is set for every student, including
-    those whose value was missing.
+    those whose value was missing. The nonlinear terms are computed again with the driver set, so
+    a driver they involve (the first deadline, days active, the course load) carries its share of
+    them.
     """
     centre = centres()
     sub = {name: values[known] for name, values in drivers.items()}
     lin = linear_predictor(sub, baseline[known], beta)
+    actual_nonlinear = nonlinear_terms(sub)
     effects: dict[str, dict[str, float]] = {}
     for name in SIMULATED_DRIVERS:
         x = sub[name]
@@ -259,8 +293,13 @@ def true_effects(
             low, high = 0.0, 1.0
         else:
             low, high = (float(v) for v in np.percentile(x[~np.isnan(x)], [25, 75]))
-        p_low = np.clip(lin - own + beta[name] * (low - centre[name]), P_MIN, P_MAX)
-        p_high = np.clip(lin - own + beta[name] * (high - centre[name]), P_MIN, P_MAX)
+        rest = lin - own - actual_nonlinear
+
+        def p_at(value: float, name: str = name, rest: np.ndarray = rest) -> np.ndarray:
+            nonlinear = nonlinear_terms({**sub, name: np.full(len(rest), value)})
+            return np.clip(rest + beta[name] * (value - centre[name]) + nonlinear, P_MIN, P_MAX)
+
+        p_low, p_high = p_at(low), p_at(high)
         effects[name] = {
             "effect_points": float(np.mean(p_high - p_low) * 100.0),
             "low": low,

@@ -38,6 +38,7 @@ from earlywarn.synthetic.outcome import (
     cohort_drivers,
     confounder_points,
     measured_iqr,
+    nonlinear_shares,
     retention_probability,
 )
 from earlywarn.synthetic.population import (
@@ -148,11 +149,14 @@ def simulate(config: GeneratorConfig) -> Simulation:
     """Generate the whole institution in memory, with coefficients calibrated to its drivers.
 
     A first pass uses the designed interquartile ranges; the second, the one returned, divides
-    each target effect by the range the first pass measured, so the true effects land close to
-    the report's at any size. Both passes use the same seed.
+    each target effect, less the share the nonlinear terms carry of it, by the range the first
+    pass measured, so the true effects land close to the report's at any size. Both passes use
+    the same seed.
     """
     pilot = _simulate(config, coefficients(), keep_rows=False)
-    return _simulate(config, coefficients(measured_iqr(pilot.drivers, pilot.label_known)))
+    measured = measured_iqr(pilot.drivers, pilot.label_known)
+    carried = nonlinear_shares(pilot.drivers, pilot.label_known)
+    return _simulate(config, coefficients(measured, carried))
 
 
 def _simulate(

@@ -22,12 +22,13 @@ from earlywarn.core.errors import UsageError
 from earlywarn.model.artifact import RetentionModel
 from earlywarn.model.calibration import CalibrationMethod
 from earlywarn.model.columns import FeatureColumn
+from earlywarn.training.evaluate import WINDOW
 from earlywarn.training.params import (
     CROSS_FIT_FOLDS,
     DESIGN_MIN_PROFILES,
     EARLY_STOPPING_ROUNDS,
     LEFT_OUT_OF_MODEL,
-    LINEAR_BASE,
+    LINEAR_BASE_FORMS,
     LINEAR_L2,
     N_ESTIMATORS,
     PROGRAM_HISTORY,
@@ -213,17 +214,6 @@ def training_rows(split: DatasetSplit, seed: int) -> tuple[pd.DataFrame, Any, An
     return with_history(split.train, folds), y, ids, folds
 
 
-def model_inputs(model: RetentionModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the columns the model derives itself (its program history), so another
-    model (the baseline) can be given the same inputs."""
-    from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY
-
-    history = getattr(model, "history_", None)
-    if history is None or HISTORY_COLUMN in frame.columns:
-        return frame
-    return frame.assign(**{HISTORY_COLUMN: history.transform(frame[HISTORY_KEY])})
-
-
 def _retention_model(
     columns: list[FeatureColumn],
     *,
@@ -273,12 +263,67 @@ def fit_retention_model(
     import numpy as np
 
     train, y, ids, folds = training_rows(split, seed)
+    weeks = np.asarray(train["checkpoint_week"]) if "checkpoint_week" in train.columns else None
+    fits: dict[bool, CrossFit] = {}
+    for linear in LINEAR_BASE_FORMS:
+        form = "on a linear base" if linear else "plain"
+        fits[linear] = _cross_fit(
+            columns, train, y, ids, folds, seed, linear, weeks, form, progress
+        )
+    # The form whose out-of-fold scores rank the window's weeks better; the plain booster on a tie.
+    linear = max(fits, key=lambda form: (fits[form].window_auc, not form))
+    chosen = fits[linear]
+    trees = max(1, round(float(np.mean(chosen.kept))))
+    progress(f"fitting the final booster on all training rows ({trees} trees)")
+    model = RetentionModel(
+        columns,
+        lightgbm_params(seed),
+        n_estimators=trees,
+        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+        calibration="auto",
+        random_state=seed,
+        linear_base=linear,
+        linear_l2=LINEAR_L2,
+        history=PROGRAM_HISTORY,
+    ).fit(train, y)
+    model.fold_trees_ = chosen.kept
+    model.form_window_auc_ = {
+        ("linear_base" if form else "plain"): fit.window_auc for form, fit in fits.items()
+    }
+    model.calibrate(chosen.out_of_fold, y, model.checkpoint_weeks(train), ids)
+    return model
+
+
+@dataclass(frozen=True)
+class CrossFit:
+    """One model form's cross-fitting: out-of-fold raw scores, each fold's kept trees and the
+    mean weekly ROC-AUC of those scores over the window's weeks (NaN when none can be scored)."""
+
+    out_of_fold: Any
+    kept: list[int]
+    window_auc: float
+
+
+def _cross_fit(
+    columns: list[FeatureColumn],
+    train: pd.DataFrame,
+    y: Any,
+    ids: Any,
+    folds: Any,
+    seed: int,
+    linear: bool,
+    weeks: Any,
+    form: str,
+    progress: Progress,
+) -> CrossFit:
+    import numpy as np
+
     out_of_fold = np.full(len(y), np.nan)
     kept: list[int] = []
     for number in range(CROSS_FIT_FOLDS):
-        progress(f"cross-fitting: fold {number + 1} of {CROSS_FIT_FOLDS}")
+        progress(f"cross-fitting the booster {form}: fold {number + 1} of {CROSS_FIT_FOLDS}")
         inside = folds != number
-        fold_model = _retention_model(columns, seed=seed, linear_base=bool(LINEAR_BASE)).fit(
+        fold_model = _retention_model(columns, seed=seed, linear_base=linear).fit(
             train[inside],
             y[inside],
             eval_X=train[~inside],
@@ -288,22 +333,27 @@ def fit_retention_model(
         )
         out_of_fold[~inside] = fold_model.raw_score(train[~inside])
         kept.append(int(fold_model.best_iteration_))
-    trees = max(1, round(float(np.mean(kept))))
-    progress(f"fitting the final booster on all training rows ({trees} trees)")
-    model = RetentionModel(
-        columns,
-        lightgbm_params(seed),
-        n_estimators=trees,
-        early_stopping_rounds=EARLY_STOPPING_ROUNDS,
-        calibration="auto",
-        random_state=seed,
-        linear_base=bool(LINEAR_BASE),
-        linear_l2=LINEAR_L2,
-        history=PROGRAM_HISTORY,
-    ).fit(train, y)
-    model.fold_trees_ = kept
-    model.calibrate(out_of_fold, y, model.checkpoint_weeks(train), ids)
-    return model
+    return CrossFit(out_of_fold, kept, window_auc(y, out_of_fold, weeks))
+
+
+def window_auc(y: Any, scores: Any, weeks: Any) -> float:
+    """Mean weekly ROC-AUC over the window's checkpoint weeks (``WINDOW``) that hold both classes;
+    all rows as one week when there are no weeks; NaN when nothing can be scored."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(y)
+    if weeks is None:
+        groups = [np.ones(len(labels), dtype=bool)]
+    else:
+        low, high = WINDOW
+        groups = [np.asarray(weeks) == w for w in range(low, high + 1)]
+    aucs = [
+        float(roc_auc_score(labels[g], np.asarray(scores)[g]))
+        for g in groups
+        if g.any() and 0 < labels[g].sum() < g.sum()
+    ]
+    return float(np.mean(aucs)) if aucs else float("nan")
 
 
 def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.DataFrame:

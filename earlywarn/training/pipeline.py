@@ -30,7 +30,6 @@ from earlywarn.training.fit import (
     feature_columns,
     fit_baseline,
     fit_retention_model,
-    model_inputs,
     observed_columns,
     quiet,
     risk_target,
@@ -111,7 +110,7 @@ def train_on_dataset(
     test = split.test
     at_risk = risk_target(test)
     risk = model.predict_risk(test)
-    base = baseline_risk(baseline, model_inputs(model, test), columns)
+    base = baseline_risk(baseline, model.with_derived(test), columns)
     oracle = oracle_risk(test, truth)
     prior = prior_rates(split.train)(test)
     evaluation = evaluate_by_week(

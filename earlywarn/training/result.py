@@ -73,6 +73,7 @@ class TrainingResult:
             "calibration": self.model.calibration_method_,
             "calibration_rows": getattr(self.model, "calibration_rows_", None),
             "linear_base": self.model.linear_base,
+            "cross_fitted_window_auc": getattr(self.model, "form_window_auc_", {}),
             "top_n": self.extra.get("top_n"),
             "features": self.model.feature_names,
             "training_seconds": round(self.seconds, 2),

@@ -134,12 +134,14 @@ def after_t(tables: Tables, t: pd.Timestamp, draw: st.DrawFn) -> Tables:
         extra["enrolled_on"] = later + days
         extra["stackable"] = True
         return dataclasses.replace(tables, open_content=pd.concat([oc, extra], ignore_index=True))
-    # final_grade of terms that have not ended by t (the end of end_date's local day)
+    # final_grade of terms that have not ended by t (the end of end_date's local day). The local
+    # day ends at the earliest 14 hours before its UTC midnight (UTC+14), so a term counts as not
+    # ended only while t is before that in every zone; a wider window would change the grades of
+    # a term that has ended, which a feature may see.
     enr = tables.enrollments.copy()
     end = tables.terms["end_date"].to_numpy()[enr["term_id"].cat.codes.to_numpy()]
-    not_ended = pd.Series(end + np.timedelta64(2, "D")) > t.tz_localize(None) - pd.Timedelta(
-        hours=14
-    )
+    earliest_end = pd.Series(end + np.timedelta64(1, "D") - np.timedelta64(14, "h"))
+    not_ended = earliest_end > t.tz_localize(None)
     enr.loc[not_ended.to_numpy(), "final_grade"] = float(draw(st.integers(0, 100)))
     return dataclasses.replace(tables, enrollments=enr)
 

@@ -173,7 +173,21 @@ def test_course_design_is_context_after_the_students_own_reasons() -> None:
     )
     assert [r.driver for r in reasons] == ["prior_open_content", "course_load", "course_design"]
     assert reasons[-1].action == ""
-    assert {"course_design"} == CONTEXT_DRIVERS
+    assert {"course_design", "program_history"} == CONTEXT_DRIVERS
+
+
+def test_the_programs_record_is_context_with_its_rate() -> None:
+    # The program's rate with earlier students raises the risk most: shown after the student's own
+    # reason, as context, with the rate in words.
+    reasons = _explain_one(
+        {"program_history_rate": 0.8, "courses_dropped": 0.1},
+        {"program_history_rate": 0.283, "courses_dropped": 1},
+    )
+    assert [r.driver for r in reasons] == ["course_load", "program_history"]
+    assert reasons[-1].text == (
+        "in past terms 28% of this program's first-term students were not retained"
+    )
+    assert reasons[-1].action == ""
 
 
 def test_every_feature_has_a_driver_except_the_hidden_ones() -> None:

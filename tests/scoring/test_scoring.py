@@ -129,7 +129,11 @@ def _check_reasons(settings: Settings, folder: Path, scores: Sequence[ScoreRow])
     assert flagged
     for row in flagged:
         own = [r for r in row.reasons if r.driver not in CONTEXT_DRIVERS]
-        assert own, row.student_id  # an advisor is never asked to look without a reason
+        # An advisor is never asked to look without a reason: the student's own, or, for a
+        # student flagged by where they study alone, the context (course design or the program's
+        # record with earlier students).
+        assert row.reasons, row.student_id
+        assert own or all(r.driver in CONTEXT_DRIVERS for r in row.reasons), row.student_id
         ranked = [
             d
             for d in ranked_drivers(by_driver.loc[row.student_id].to_dict())

@@ -77,3 +77,33 @@ def test_evaluation_reports_calibration_vs_truth_only_when_the_truth_is_known() 
     assert [row["ece_vs_truth"] for row in with_truth["weeks"]] == pytest.approx([0.05, 0.05])
     without = evaluate_by_week(test, at_risk, truth, truth, None)
     assert all(row["ece_vs_truth"] is None for row in without["weeks"])
+
+
+def test_training_keeps_the_model_form_whose_out_of_fold_scores_rank_better(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import earlywarn.training.fit
+
+    frame, _ = simulated_dataset
+    split = split_by_time(frame, COHORT_STARTS)
+    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
+    working = fit_retention_model(split, columns, seed=3)
+    assert set(working.form_window_auc_) == {"plain", "linear_base"}
+    # A booster that cannot split ranks nobody on its own: the linear base is kept instead.
+    crippled = earlywarn.training.fit.lightgbm_params(0) | {"min_child_samples": 10**7}
+    monkeypatch.setattr(earlywarn.training.fit, "lightgbm_params", lambda seed: crippled)
+    rescued = fit_retention_model(split, columns, seed=3)
+    scores = rescued.form_window_auc_
+    assert scores["plain"] == pytest.approx(0.5)
+    assert scores["linear_base"] > 0.6
+    assert rescued.linear_base is True
+
+
+def test_window_auc_averages_the_window_weeks_that_hold_both_classes() -> None:
+    from earlywarn.training.fit import window_auc
+
+    y = np.array([0, 1, 0, 1, 1, 1, 0, 1])
+    scores = np.array([0.1, 0.9, 0.8, 0.2, 0.5, 0.6, 0.3, 0.7])
+    weeks = np.array([1, 1, 2, 2, 3, 3, 9, 9])  # week 3: one class; week 9: outside 1-8
+    assert window_auc(y, scores, weeks) == pytest.approx((1.0 + 0.0) / 2)
+    assert np.isnan(window_auc(np.ones(4), np.arange(4.0), np.ones(4)))
