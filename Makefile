@@ -32,9 +32,12 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 # Every benchmark, recorded in benchmarks/results/, then written into the README's figures.
+# OULAD: the folder of the public data set's CSV files (docs/oulad.md).
+OULAD ?= ../shared/data/oulad
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --save
 	$(BIN)/python benchmarks/demo_time.py --save
+	$(BIN)/python benchmarks/oulad_eval.py --save --weeks 1-12 --source $(OULAD)
 	$(BIN)/python benchmarks/docs_figures.py
 
 # The MLflow UI on a home's store: `make mlflow-ui` for this folder, or

@@ -24,15 +24,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SPEED = RESULTS / "speed.jsonl"
 DEMO = RESULTS / "demo.json"
+OULAD = RESULTS / "oulad.json"
 README = ROOT / "README.md"
-BLOCKS = ("demo", "demo_quick", "speed")
+BLOCKS = ("demo", "demo_quick", "speed", "oulad")
+OULAD_WEEKS = (1, 2, 4, 8)
+OULAD_LABELS = {"withdrawn": "withdrawn", "not-passed": "withdrawn or failed"}
 
 
 def load_results() -> dict[str, Any]:
     """The saved results: ``speed`` (list, by size) and ``demo`` (list of runs)."""
     speed = [json.loads(line) for line in SPEED.read_text().splitlines() if line.strip()]
     demo = json.loads(DEMO.read_text()) if DEMO.is_file() else []
-    return {"speed": sorted(speed, key=lambda r: r["students"]), "demo": demo}
+    oulad = json.loads(OULAD.read_text()) if OULAD.is_file() else {}
+    return {"speed": sorted(speed, key=lambda r: r["students"]), "demo": demo, "oulad": oulad}
 
 
 def _seconds(value: float) -> str:
@@ -102,6 +106,44 @@ def render_speed(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def render_oulad(results: dict[str, Any]) -> str:
+    """The OULAD table: per label, model / logistic / prior ROC-AUC at a few weeks and over the
+    window, the kept trees, the worst ECE of the window, training time and peak memory."""
+    if not results:
+        return "(not measured yet: run make bench)"
+    head = [
+        "label",
+        *[f"week {w}" for w in OULAD_WEEKS],
+        "mean weekly ROC-AUC, weeks 1-8",
+        "trees",
+        "largest ECE, weeks 1-8",
+        "train",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, r in results.items():
+        by_week = {row["week"]: row for row in r["weeks"]}
+        cells = [OULAD_LABELS.get(label, label)]
+        for week in OULAD_WEEKS:
+            row = by_week.get(week)
+            cells.append(
+                "n/a"
+                if row is None
+                else f"{row['roc_auc']:.3f} / {row['baseline_roc_auc']:.3f} / "
+                f"{row['prior_roc_auc']:.3f}"
+            )
+        window = r["window"]
+        cells.append(
+            f"{window['mean_roc_auc']:.3f} / {window['mean_baseline_roc_auc']:.3f} / "
+            f"{window['mean_prior_roc_auc']:.3f}"
+        )
+        cells.append(str(r["trees"]))
+        eces = [by_week[w]["ece"] for w in window["weeks"] if w in by_week]
+        cells.append(f"{max(eces):.3f}" if eces else "n/a")
+        cells.append(f"{r['train_wall_seconds']:.0f} s, {_gb(r['train_peak_mb'])}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _default_command(row: dict[str, Any]) -> str:
     return f"benchmarks/run.py --sizes {row['students']}"
 
@@ -112,6 +154,7 @@ def rewrite(text: str, results: dict[str, Any]) -> str:
         "demo": render_demo(results["demo"], quick=False),
         "demo_quick": render_demo(results["demo"], quick=True),
         "speed": "\n" + render_speed(results["speed"]) + "\n",
+        "oulad": "\n" + render_oulad(results.get("oulad", {})) + "\n",
     }
     for name, body in rendered.items():
         pattern = re.compile(rf"(<!-- bench:{name} -->)(.*?)(<!-- /bench:{name} -->)", re.S)

@@ -9,6 +9,10 @@ time and the training process's peak memory, then one JSON object with every fig
 
     .venv/bin/python benchmarks/oulad_eval.py                       # the shared copy
     .venv/bin/python benchmarks/oulad_eval.py --source path/to/oulad --weeks 1-12
+    .venv/bin/python benchmarks/oulad_eval.py --save   # also record it for the README's table
+
+``--save`` writes the JSON object to ``benchmarks/results/oulad.json``; ``docs_figures.py`` turns it
+into the README's OULAD table (``make bench`` runs both).
 
 It runs the same commands a user would, so the figures are the CLI's own. Goals (issue 14): on
 withdrawn the model at or above its logistic baseline every week 1-8 and 0.72 at week 4, more
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "oulad"
+SAVED = Path(__file__).resolve().parent / "results" / "oulad.json"
 LABELS = ("withdrawn", "not-passed")
 
 
@@ -115,6 +120,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="the OULAD folder")
     parser.add_argument("--weeks", default="1-12", help="weeks to print, e.g. 1-12 (JSON: all)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--save", action="store_true", help=f"record the figures in {SAVED.name}")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="oulad-eval-") as scratch:
         work = args.keep or Path(scratch)
@@ -126,17 +132,19 @@ def main() -> None:
           "week, students still enrolled at each checkpoint")  # fmt: skip
     for label, result in results.items():
         print(table(label, result, weeks_wanted(args.weeks)))
-    print(json.dumps({
+    record = {
         label: {
             "test_cohort": r["test_cohort"],
             "test_cohorts": r["test_cohorts"],
             "as_of": r["as_of"],
             "trees": r["trees"],
+            "linear_base": r.get("linear_base"),
             "calibration": r["calibration"],
             "import_seconds": r["import_seconds"],
             "train_wall_seconds": r["train_wall_seconds"],
             "train_peak_mb": r["train_peak_mb"],
             "features_never_observed": r["features_never_observed"],
+            "features_left_out": r.get("features_left_out", {}),
             "window": r["window"],
             "weeks": [
                 {k: row[k] for k in ("week", "n", "positives", "roc_auc", "roc_auc_ci",
@@ -145,7 +153,10 @@ def main() -> None:
             ],
         }
         for label, r in results.items()
-    }))  # fmt: skip
+    }  # fmt: skip
+    print(json.dumps(record))
+    if args.save:
+        SAVED.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
