@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     seed: int = Field(default=42, description="Random seed for training and generation.")
     include_sensitive_attributes: bool = Field(
         default=False,
-        description="Let the model use age, education level and country group (audit always does).",
+        description="Let the model use age and country group (audit always does).",
     )
     promote_week: int = Field(
         default=4,
