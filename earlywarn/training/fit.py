@@ -38,7 +38,6 @@ from earlywarn.training.params import (
 
 if TYPE_CHECKING:
     import pandas as pd
-    from sklearn.pipeline import Pipeline
 
 # The dataset's identifying and label columns; everything else may be a feature.
 LABEL = "retained"
@@ -354,72 +353,3 @@ def window_auc(y: Any, scores: Any, weeks: Any) -> float:
         if g.any() and 0 < labels[g].sum() < g.sum()
     ]
     return float(np.mean(aucs)) if aucs else float("nan")
-
-
-def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.DataFrame:
-    """The baseline's inputs: numbers as floats, categories as plain strings (missing as NaN)."""
-    import numpy as np
-    import pandas as pd
-
-    data: dict[str, Any] = {}
-    for column in columns:
-        values = frame[column.name]
-        if column.kind == "categorical":
-            data[column.name] = values.astype(object).where(values.notna(), np.nan)
-        else:
-            data[column.name] = pd.to_numeric(values, errors="coerce").astype("float64")
-    return pd.DataFrame(data, index=frame.index)
-
-
-def fit_baseline(split: DatasetSplit, columns: list[FeatureColumn], *, seed: int) -> Pipeline:
-    """A logistic-regression baseline (impute + scale + one-hot) on the same training rows and
-    inputs as the model, its out-of-fold program history included."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    rows = training_rows(split, seed)[0]
-    columns = [*columns, *_derived_columns(rows, columns)]
-    train = baseline_frame(rows, columns)
-    # Like the boosted model, leave out columns with no value in any training row: an imputer has
-    # nothing to learn from them (and would warn and drop them at every transform).
-    observed = [c for c in columns if train[c.name].notna().any()]
-    numeric = [c.name for c in observed if c.kind != "categorical"]
-    categorical = [c.name for c in observed if c.kind == "categorical"]
-    prepare = ColumnTransformer(
-        [
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            (
-                "categorical",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="missing"),
-                    OneHotEncoder(handle_unknown="ignore"),
-                ),
-                categorical,
-            ),
-        ]
-    )
-    pipeline = Pipeline(
-        [("prepare", prepare), ("model", LogisticRegression(max_iter=2000, random_state=seed))]
-    )
-    pipeline.fit(train[numeric + categorical], risk_target(split.train))
-    return pipeline
-
-
-def _derived_columns(rows: pd.DataFrame, columns: list[FeatureColumn]) -> list[FeatureColumn]:
-    from earlywarn.model.history import HISTORY_COLUMN
-
-    named = {c.name for c in columns}
-    if HISTORY_COLUMN in rows.columns and HISTORY_COLUMN not in named:
-        return [FeatureColumn(HISTORY_COLUMN, "numeric", 1)]
-    return []
-
-
-def baseline_risk(pipeline: Pipeline, frame: pd.DataFrame, columns: list[FeatureColumn]) -> Any:
-    """The baseline's probability of NOT being retained for each row of ``frame``."""
-    used = set(pipeline.feature_names_in_)
-    known = [*columns, *_derived_columns(frame, columns)]
-    inputs = baseline_frame(frame, [c for c in known if c.name in used])
-    return pipeline.predict_proba(inputs[list(pipeline.feature_names_in_)])[:, 1]

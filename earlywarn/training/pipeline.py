@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from threadpoolctl import threadpool_limits
 
 from earlywarn.core.errors import UsageError
+from earlywarn.training.baseline import baseline_risk, fit_baseline
 from earlywarn.training.evaluate import (
     audit_groups,
     evaluate_by_week,
@@ -26,9 +27,7 @@ from earlywarn.training.evaluate import (
 from earlywarn.training.fairness import fairness_groups, fairness_report
 from earlywarn.training.fit import (
     Progress,
-    baseline_risk,
     feature_columns,
-    fit_baseline,
     fit_retention_model,
     observed_columns,
     quiet,

@@ -11,6 +11,7 @@ import pytest
 from earlywarn.core.errors import UsageError
 from earlywarn.core.settings import Settings, load_settings
 from earlywarn.model.metrics import expected_calibration_error
+from earlywarn.training.baseline import baseline_risk, fit_baseline
 from earlywarn.training.evaluate import (
     age_band,
     classification_metrics,
@@ -20,10 +21,8 @@ from earlywarn.training.evaluate import (
     subgroup_audit,
 )
 from earlywarn.training.fit import (
-    baseline_risk,
     design_profiles,
     feature_columns,
-    fit_baseline,
     observed_columns,
     risk_target,
     split_by_time,
