@@ -44,6 +44,7 @@ from earlywarn.model.calibration import (
 from earlywarn.model.columns import CHECKPOINT_WEEK, FeatureColumn
 from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY, HistoricalRates
 from earlywarn.model.linear import MonotoneLinear
+from earlywarn.model.reference import frame_stats, stats_by
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +101,7 @@ class RetentionModel:
         eval_X: pd.DataFrame | None = None,
         eval_y: Sequence[int] | np.ndarray | pd.Series | None = None,
         eval_groups: Sequence[Any] | np.ndarray | pd.Series | None = None,
-        reference_stats: bool = True,
+        scores_only: bool = False,
     ) -> RetentionModel:
         """Fit the booster on ``X``/``y`` (1 = not retained).
 
@@ -113,9 +114,9 @@ class RetentionModel:
         a student's rows in one fold when the calibration method is chosen by cross-validated
         calibration error. Without them it grows exactly ``n_estimators`` trees (the count that
         cross-fitted early stopping chose, training/fit.py) and the caller must call
-        :meth:`calibrate` with out-of-fold scores before predicting risks. ``reference_stats``
-        false skips the drift reference (for a model that is only used for its raw scores, such
-        as a cross-fitting fold model); such a model cannot be profiled for drift.
+        :meth:`calibrate` with out-of-fold scores before predicting risks. ``scores_only`` skips
+        the calibration and the drift reference, for a model used only for its raw scores (a
+        cross-fitting fold model): it can give :meth:`raw_score` but not risks or a profile.
         """
         import lightgbm
         import numpy as np
@@ -177,7 +178,7 @@ class RetentionModel:
             classifier.fit(train, y_train, init_score=init_train)
         self.booster_ = classifier.booster_
         self.best_iteration_ = int(classifier.best_iteration_ or classifier.n_estimators)
-        if stopping:
+        if stopping and not scores_only:
             assert eval_X is not None
             self.calibrate(
                 self._raw_score(held_out), y_eval, self.checkpoint_weeks(eval_X), eval_groups
@@ -185,25 +186,23 @@ class RetentionModel:
         self.reference_stats_: dict[str, dict[str, Any]] = {}
         self.reference_stats_by_week_: dict[int, dict[str, Any]] | None = None
         self.reference_stats_by_program_week_: dict[tuple[str, int], dict[str, Any]] | None = None
-        if not reference_stats:
+        if scores_only:
             return self
         self.reference_stats_ = self._reference_stats(train)
         if CHECKPOINT_WEEK in X.columns:
             # What earlywarn.scoring.drift.reference_by_week(self, X) returns, from the frame typed
             # once.
-            weeks = pd.to_numeric(X[CHECKPOINT_WEEK], errors="coerce").round()
-            self.reference_stats_by_week_ = {
-                int(week): self._stats(rows, edges=self.reference_stats_)
-                for week, rows in train.groupby(weeks.to_numpy(), sort=True)
-            }
+            weeks = pd.to_numeric(X[CHECKPOINT_WEEK], errors="coerce").round().to_numpy()
+            by_week = stats_by(train, columns, self.categories_, self.reference_stats_, [weeks])
+            self.reference_stats_by_week_ = {int(w): s for (w,), s in by_week.items()}
             if PROGRAM_ID in X.columns:
                 # The drift check compares a week's students with the same program's same week.
                 programs = X[PROGRAM_ID].astype(str).to_numpy()
+                by_program_week = stats_by(
+                    train, columns, self.categories_, self.reference_stats_, [programs, weeks]
+                )
                 self.reference_stats_by_program_week_ = {
-                    (str(program), int(week)): self._stats(rows, edges=self.reference_stats_)
-                    for (program, week), rows in train.groupby(
-                        [programs, weeks.to_numpy()], sort=True
-                    )
+                    (str(program), int(week)): s for (program, week), s in by_program_week.items()
                 }
         return self
 
@@ -411,34 +410,4 @@ class RetentionModel:
     def _stats(
         self, frame: pd.DataFrame, *, edges: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, dict[str, Any]]:
-        import numpy as np
-
-        stats: dict[str, dict[str, Any]] = {}
-        for column in self.feature_columns_:
-            values = frame[column.name]
-            missing_share = float(values.isna().mean()) if len(values) else 0.0
-            present = values.dropna()
-            if column.kind == "categorical":
-                counts = present.value_counts().reindex(self.categories_[column.name], fill_value=0)
-                total = max(int(counts.sum()), 1)
-                stats[column.name] = {
-                    "kind": column.kind,
-                    "proportions": {str(k): int(v) / total for k, v in counts.items()},
-                    "missing_share": missing_share,
-                    "rows": len(values),
-                }
-            else:
-                cuts = list(edges[column.name]["edges"])
-                bins = np.searchsorted(
-                    np.asarray(cuts, dtype=float), present.to_numpy(dtype=float), side="right"
-                )
-                counts = np.bincount(bins, minlength=len(cuts) + 1)
-                total = max(int(counts.sum()), 1)
-                stats[column.name] = {
-                    "kind": column.kind,
-                    "edges": cuts,
-                    "proportions": [int(c) / total for c in counts],
-                    "missing_share": missing_share,
-                    "rows": len(values),
-                }
-        return stats
+        return frame_stats(frame, self.feature_columns_, self.categories_, edges)

@@ -328,7 +328,7 @@ def _cross_fit(
             eval_X=train[~inside],
             eval_y=y[~inside],
             eval_groups=ids[~inside],
-            reference_stats=False,
+            scores_only=True,
         )
         out_of_fold[~inside] = fold_model.raw_score(train[~inside])
         kept.append(int(fold_model.best_iteration_))

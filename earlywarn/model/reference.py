@@ -1,0 +1,135 @@
+"""Feature statistics for the drift check, for many groups of rows in one pass per column.
+
+A model keeps these statistics of its training rows (overall, by checkpoint week and by program and
+week) and computes the same for the rows it scores (:meth:`RetentionModel.profile`). Shapes, per
+column: ``{"kind", "proportions", "missing_share", "rows"}``, plus ``"edges"`` for a numeric column
+(its proportions are those of the bins that the edges cut, below the first edge first) and
+proportions by category name for a categorical one.
+
+Each column is coded once (a bin or category number, missing in a slot of its own) and every group
+is counted with one ``bincount``: training has hundreds of program-weeks, and counting them one
+frame at a time took most of the model's fitting time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from earlywarn.model.columns import FeatureColumn
+
+Stats = dict[str, dict[str, Any]]
+
+
+def _codes(
+    values: pd.Series, column: FeatureColumn, categories: Sequence[str], cuts: Sequence[float]
+) -> tuple[np.ndarray, int]:
+    """Each row's bin (or category) number, with missing values coded as the number of bins;
+    and that number."""
+    import numpy as np
+    import pandas as pd
+
+    if column.kind == "categorical":
+        known = list(categories)
+        if isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == known:
+            codes = values.cat.codes.to_numpy().astype(np.int64)
+        else:
+            position = {name: i for i, name in enumerate(known)}
+            codes = np.array(
+                [-1 if pd.isna(v) else position.get(str(v), -2) for v in values], dtype=np.int64
+            )
+            # A value outside the known categories is neither counted nor missing (as before).
+        bins = len(known)
+    else:
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        edges = np.asarray(cuts, dtype=float)
+        codes = np.searchsorted(edges, numbers, side="right").astype(np.int64)
+        codes[np.isnan(numbers)] = -1
+        bins = len(edges) + 1
+    codes = np.where(codes == -1, bins, codes)
+    return codes, bins
+
+
+def grouped_stats(
+    frame: pd.DataFrame,
+    columns: Sequence[FeatureColumn],
+    categories: Mapping[str, Sequence[str]],
+    edges: Mapping[str, Mapping[str, Any]],
+    groups: np.ndarray,
+    keys: Sequence[Hashable],
+) -> dict[Hashable, Stats]:
+    """The statistics of each group of rows: ``groups`` numbers each row's group (an index into
+    ``keys``, or -1 for a row in none); the result maps each key to its group's statistics."""
+    import numpy as np
+
+    n = len(keys)
+    inside = groups >= 0
+    rows = np.bincount(groups[inside], minlength=n)
+    result: dict[Hashable, Stats] = {key: {} for key in keys}
+    for column in columns:
+        cuts = [] if column.kind == "categorical" else list(edges[column.name]["edges"])
+        codes, bins = _codes(frame[column.name], column, categories.get(column.name, ()), cuts)
+        slots = bins + 1
+        kept = inside & (codes >= 0)
+        counts = np.bincount(groups[kept] * slots + codes[kept], minlength=n * slots).reshape(
+            n, slots
+        )
+        for index, key in enumerate(keys):
+            present = counts[index, :bins]
+            total = max(int(present.sum()), 1)
+            size = int(rows[index])
+            missing_share = int(counts[index, bins]) / size if size else 0.0
+            if column.kind == "categorical":
+                proportions: Any = {
+                    str(name): int(c) / total
+                    for name, c in zip(categories[column.name], present, strict=True)
+                }
+                stats: dict[str, Any] = {"kind": column.kind, "proportions": proportions}
+            else:
+                stats = {
+                    "kind": column.kind,
+                    "edges": cuts,
+                    "proportions": [int(c) / total for c in present],
+                }
+            stats["missing_share"] = missing_share
+            stats["rows"] = size
+            result[key][column.name] = stats
+    return result
+
+
+def frame_stats(
+    frame: pd.DataFrame,
+    columns: Sequence[FeatureColumn],
+    categories: Mapping[str, Sequence[str]],
+    edges: Mapping[str, Mapping[str, Any]],
+) -> Stats:
+    """The statistics of all of ``frame``'s rows."""
+    import numpy as np
+
+    groups = np.zeros(len(frame), dtype=np.int64)
+    return grouped_stats(frame, columns, categories, edges, groups, [0])[0]
+
+
+def stats_by(
+    frame: pd.DataFrame,
+    columns: Sequence[FeatureColumn],
+    categories: Mapping[str, Sequence[str]],
+    edges: Mapping[str, Mapping[str, Any]],
+    by: Sequence[np.ndarray],
+) -> dict[tuple[Any, ...], Stats]:
+    """The statistics of each group of rows that share the values of the ``by`` arrays, keyed by
+    the tuple of those values, in sorted order; a row with a missing value in any of them is in no
+    group."""
+    import numpy as np
+    import pandas as pd
+
+    keyframe = pd.DataFrame({str(i): np.asarray(values) for i, values in enumerate(by)})
+    grouped = keyframe.groupby(list(keyframe.columns), sort=True, dropna=True)
+    groups = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
+    keys = [k if isinstance(k, tuple) else (k,) for k in grouped.size().index]
+    stats = grouped_stats(frame, columns, categories, edges, groups, keys)
+    return {key: stats[key] for key in keys}
