@@ -81,12 +81,11 @@ def out_of_fold_rates(keys: Any, y: Any, students: Any, folds: Sequence[int] | A
 
 def _text(values: Any) -> np.ndarray:
     """Values as strings, missing as ``None`` (so a missing key matches no program)."""
+    import numpy as np
     import pandas as pd
 
-    series = pd.Series(values).astype(object)
-    result: np.ndarray = (
-        series.where(series.notna(), None)
-        .map(lambda v: None if v is None else str(v))
-        .to_numpy(dtype=object)
-    )
+    # Each distinct value is converted once: the rows are student-weeks, the values a handful.
+    codes, uniques = pd.factorize(pd.Series(values).astype(object), use_na_sentinel=True)
+    names = np.array([*(str(v) for v in uniques), None], dtype=object)
+    result: np.ndarray = names[codes]  # the sentinel -1 picks the trailing None
     return result

@@ -28,7 +28,7 @@ from earlywarn.training.params import (
     DESIGN_MIN_PROFILES,
     EARLY_STOPPING_ROUNDS,
     LEFT_OUT_OF_MODEL,
-    LINEAR_BASE_FORMS,
+    LINEAR_BASE_BELOW_TREES,
     LINEAR_L2,
     N_ESTIMATORS,
     PROGRAM_HISTORY,
@@ -263,12 +263,10 @@ def fit_retention_model(
 
     train, y, ids, folds = training_rows(split, seed)
     weeks = np.asarray(train["checkpoint_week"]) if "checkpoint_week" in train.columns else None
-    fits: dict[bool, CrossFit] = {}
-    for linear in LINEAR_BASE_FORMS:
-        form = "on a linear base" if linear else "plain"
-        fits[linear] = _cross_fit(
-            columns, train, y, ids, folds, seed, linear, weeks, form, progress
-        )
+    fits = {False: _cross_fit(columns, train, y, ids, folds, seed, False, weeks, progress)}
+    if float(np.mean(fits[False].kept)) < LINEAR_BASE_BELOW_TREES:
+        # The plain booster barely learns: try it on a linear base too (training/params.py).
+        fits[True] = _cross_fit(columns, train, y, ids, folds, seed, True, weeks, progress)
     # The form whose out-of-fold scores rank the window's weeks better; the plain booster on a tie.
     linear = max(fits, key=lambda form: (fits[form].window_auc, not form))
     chosen = fits[linear]
@@ -312,11 +310,11 @@ def _cross_fit(
     seed: int,
     linear: bool,
     weeks: Any,
-    form: str,
     progress: Progress,
 ) -> CrossFit:
     import numpy as np
 
+    form = "on a linear base" if linear else "plain"
     out_of_fold = np.full(len(y), np.nan)
     kept: list[int] = []
     for number in range(CROSS_FIT_FOLDS):

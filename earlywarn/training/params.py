@@ -36,16 +36,21 @@ LIGHTGBM_PARAMS: dict[str, Any] = {
     "max_cat_to_onehot": 8,
     "monotone_constraints_method": "advanced",
     # Same predictions for the same seed on one machine, whatever the thread count (checked: 1
-    # and 2 threads give identical scores). One thread: on a shared 2-core machine 2 threads took
-    # 17-24 s for the fit that 1 thread did in 3-5 s (OpenMP threads wait on each other under load).
+    # and 2 threads give identical scores). The thread count is LIGHTGBM_THREADS, set per run.
     "deterministic": True,
     "force_row_wise": True,
-    "n_jobs": 1,
     "verbose": -1,
 }
-# Threads of the numerical libraries (OpenBLAS, OpenMP) while training: one, like LightGBM. On a
-# shared 2-core machine the baseline's fit took 5.9 s with 2 BLAS threads and 2.3 s with 1 (the
-# same 76 iterations), and five Platt fits 1.1 s against 0.2 s.
+# LightGBM's threads: up to this many of the machine's cores. On the 2-core machine, 60 trees on
+# the default synthetic institution's training rows took 1.1 s with 2 threads against 2.0 s with
+# 1, and binning the rows 0.6 s against 1.1 s. Two threads used to be much slower when another
+# process kept a core busy (OpenMP threads spin while they wait for each other: 3.7 s for those
+# trees); earlywarn/__init__.py makes them sleep instead (OMP_WAIT_POLICY=PASSIVE), which gave
+# 1.8 s under the same load.
+LIGHTGBM_THREADS = 4
+# Threads of the other numerical libraries (OpenBLAS, OpenMP in scikit-learn) while training:
+# one. On a shared 2-core machine the baseline's fit took 5.9 s with 2 BLAS threads and 2.3 s
+# with 1 (the same 76 iterations), and five Platt fits 1.1 s against 0.2 s.
 TRAINING_THREADS = 1
 N_ESTIMATORS = 2000
 # The checkpoint weeks training builds snapshots for (and the test cohort is evaluated at): every
@@ -72,14 +77,15 @@ CHECKPOINT_WEEKS: tuple[int, ...] = (
 # 2-4 s less training (fewer trees grown past the best one, in six fold fits).
 EARLY_STOPPING_ROUNDS = 20
 # Boost on top of a monotone linear base (earlywarn.model.linear.MonotoneLinear, whose log-odds
-# are the booster's starting score), or not? Both forms are cross-fitted and the one whose
-# out-of-fold scores rank the window's weeks better is kept (training/fit.py). Neither wins
-# everywhere: out of fold, the plain booster led on OULAD (withdrawn 0.680 against 0.677) and on
-# the default synthetic institution (0.679 against 0.678), the linear base on one with the truth's
-# interaction at half its size (0.6754 against 0.6752); where the booster cannot learn at all (it
-# scores 0.5 out of fold) the linear base still ranks students. Trying both costs
-# three more fold fits (about 6 s on the synthetic institution).
-LINEAR_BASE_FORMS: tuple[bool, ...] = (False, True)
+# are the booster's starting score), or not? The plain booster is cross-fitted first; when its
+# folds keep fewer than LINEAR_BASE_BELOW_TREES trees on average (it barely learns: the data are
+# close to linear, or too few for a tree to split), the form on a linear base is cross-fitted too
+# and the one whose out-of-fold scores rank the window's weeks better is kept (training/fit.py).
+# Where the plain booster learns it won: out of fold on OULAD (withdrawn 0.684 against 0.682, 78
+# trees) and on the default synthetic institution (0.680 against 0.679, 75 trees); where it
+# cannot learn at all (it scores 0.5 out of fold) the linear base still ranks students. Trying
+# both every time cost three more fold fits (7-8 s on the synthetic institution) for no gain.
+LINEAR_BASE_BELOW_TREES = 20
 LINEAR_L2 = 1.0
 # Early stopping and calibration are cross-fitted over this many folds of the training students
 # (training/fit.py); the final booster is refitted on all of them with the folds' mean number of
@@ -126,8 +132,12 @@ UNCONSTRAINED: frozenset[str] = frozenset()
 
 
 def lightgbm_params(seed: int) -> dict[str, Any]:
-    """The LightGBM parameters for one training run, seeded."""
-    return {**LIGHTGBM_PARAMS, "random_state": seed}
+    """The LightGBM parameters for one training run, seeded, on up to ``LIGHTGBM_THREADS`` of the
+    machine's cores."""
+    import os
+
+    threads = max(1, min(LIGHTGBM_THREADS, os.cpu_count() or 1))
+    return {**LIGHTGBM_PARAMS, "random_state": seed, "n_jobs": threads}
 
 
 def monotone_risk_direction(name: str, kind: str, retention_direction: int) -> int:

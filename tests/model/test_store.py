@@ -220,7 +220,7 @@ def test_a_challenger_losing_to_its_logistic_baseline_beyond_noise_is_refused(
     crippled = earlywarn.training.fit.lightgbm_params(0) | {"min_child_samples": 10**7}
     monkeypatch.setattr(earlywarn.training.fit, "lightgbm_params", lambda seed: crippled)
     # Only the plain form: on a linear base even a booster that cannot split ranks students.
-    monkeypatch.setattr(earlywarn.training.fit, "LINEAR_BASE_FORMS", (False,))
+    monkeypatch.setattr(earlywarn.training.fit, "LINEAR_BASE_BELOW_TREES", 0)
     _train(settings, frame)
     decision = promote_challenger(settings, actor="tester")
     assert decision.status == "refused"
@@ -258,7 +258,7 @@ def test_promote_command_refuses_with_numbers_and_forces(
     crippled = earlywarn.training.fit.lightgbm_params(0) | {"min_child_samples": 10**7}
     monkeypatch.setattr(earlywarn.training.fit, "lightgbm_params", lambda seed: crippled)
     # Only the plain form: on a linear base even a booster that cannot split ranks students.
-    monkeypatch.setattr(earlywarn.training.fit, "LINEAR_BASE_FORMS", (False,))
+    monkeypatch.setattr(earlywarn.training.fit, "LINEAR_BASE_BELOW_TREES", 0)
     result = _train(settings, frame)
     runner = CliRunner()
     home = ["--home", str(settings.home)]

@@ -88,7 +88,10 @@ def test_training_keeps_the_model_form_whose_out_of_fold_scores_rank_better(
     split = split_by_time(frame, COHORT_STARTS)
     columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
     working = fit_retention_model(split, columns, seed=3)
-    assert set(working.form_window_auc_) == {"plain", "linear_base"}
+    # A booster that learns keeps its trees, and the linear base is not tried.
+    assert np.mean(working.fold_trees_) >= earlywarn.training.fit.LINEAR_BASE_BELOW_TREES
+    assert set(working.form_window_auc_) == {"plain"}
+    assert working.linear_base is False
     # A booster that cannot split ranks nobody on its own: the linear base is kept instead.
     crippled = earlywarn.training.fit.lightgbm_params(0) | {"min_child_samples": 10**7}
     monkeypatch.setattr(earlywarn.training.fit, "lightgbm_params", lambda seed: crippled)
