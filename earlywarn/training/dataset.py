@@ -57,7 +57,8 @@ def build_training_dataset(
     ``as_of``, and at each checkpoint only the students still enrolled then (as in weekly
     scoring: a student who has dropped every first-term course leaves the snapshots).
     Columns: student_id, cohort (first_term_id), program_id, checkpoint_week (int), as_of
-    (the checkpoint instant), retained, then every feature.
+    (the checkpoint instant), retained, then every feature (numbers as float32, the precision
+    the model trains at: half the memory of float64 on a large institution).
     """
     if weeks is not None and any(int(w) < 0 for w in weeks):
         raise UsageError(f"checkpoint weeks must be 0 or more, got {list(weeks)}")
@@ -81,7 +82,10 @@ def build_training_dataset(
             parts["as_of"].append(np.full(len(keep), instant, dtype=np.int64))
             parts["retained"].append(label_values[students])
             for name in features:
-                parts[name].append(columns[name][keep])
+                values = columns[name][keep]
+                # Numbers as float32: what the model trains on, at half the memory of float64.
+                numeric = FEATURES[name].kind != "categorical"
+                parts[name].append(values.astype(np.float32) if numeric else values)
     return _assemble(prep, parts, features)
 
 
@@ -109,5 +113,5 @@ def _assemble(prep: Prepared, parts: dict[str, list[Any]], features: list[str]) 
         if FEATURES[name].kind == "categorical":
             data[name] = as_categorical(prep, name, joined(name, np.int64))
         else:
-            data[name] = joined(name, np.float64)
+            data[name] = joined(name, np.float32)
     return pd.DataFrame(data, copy=False)

@@ -105,7 +105,9 @@ def split_by_time(dataset: pd.DataFrame, cohort_starts: Mapping[str, pd.Timestam
     """Split labelled rows by the start month of each row's cohort (see the module docstring)."""
     import pandas as pd
 
-    labelled = dataset[dataset[LABEL].notna()]
+    known = dataset[LABEL].notna()
+    # No copy when every row is labelled (build_training_dataset's rows all are).
+    labelled = dataset if bool(known.all()) else dataset[known]
     cohorts = labelled["cohort"].astype(str)
     unknown = sorted(set(cohorts) - set(cohort_starts))
     if unknown:
