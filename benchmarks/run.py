@@ -106,7 +106,7 @@ def stage_train(folder: Path, students: int) -> dict[str, Any]:
     return {
         "train_s": elapsed,
         "train_steps_s": result.extra.get("step_seconds", {}),
-        "train_rows": len(result.split.train) + len(result.split.held_out),
+        "train_rows": len(result.split.train),
         "test_rows": len(result.split.test),
     }
 
