@@ -70,7 +70,13 @@ class RunLog:
     def frame(
         self, frame: pd.DataFrame, *, name: str, source: str, target: str, context: str
     ) -> None:
-        """``frame`` as an input dataset of the run (``mlflow.log_input``): schema, size, digest."""
+        """``frame`` as an input dataset of the run (``mlflow.log_input``): schema, size, digest.
+
+        The digest is ours (:func:`frame_digest`): MLflow's own looks at every cell of the frame
+        in Python to find its text columns (2.5 s for the demo institution's two frames) and then
+        hashes only the first 10,000 rows; ours hashes every row, vectorised, in a few
+        milliseconds.
+        """
         import mlflow
         from mlflow.data.pandas_dataset import from_pandas
 
@@ -79,8 +85,24 @@ class RunLog:
             # a plain path matches both; either reading is the same folder.
             warnings.filterwarnings("ignore", "The specified dataset source", UserWarning)
             where = {"source": source} if source else {}  # else MLflow names the code
-            dataset = from_pandas(frame, name=name, targets=target, **where)
+            dataset = from_pandas(
+                frame, name=name, targets=target, digest=frame_digest(frame), **where
+            )
         mlflow.log_input(dataset, context=context)
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """An 8-character digest of a frame's column names and every row's values (pandas' row
+    hashes, index left out), the length of MLflow's dataset digests."""
+    import hashlib
+
+    import pandas as pd
+
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    digest = hashlib.md5(usedforsecurity=False)
+    digest.update("\x1f".join(str(c) for c in frame.columns).encode())
+    digest.update(rows.tobytes())
+    return digest.hexdigest()[:8]
 
 
 @contextlib.contextmanager

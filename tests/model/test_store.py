@@ -145,6 +145,7 @@ def _reads_back_as_mlflow_users_expect(settings: Settings, result: TrainingResul
         if tag.key == "mlflow.data.context"
     }
     assert contexts == {"training", "test"}
+    assert all(len(d.dataset.digest) == 8 for d in run.inputs.dataset_inputs)
     # The registered model carries a signature and an input example.
     import mlflow
 
