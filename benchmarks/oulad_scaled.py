@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,15 +68,26 @@ def write_scaled_copy(source: Path, out: Path) -> int:
     return sum(len(frame) for frame in parts["studentInfo"])
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="the OULAD folder")
     args = parser.parse_args()
+    missing = [f"{name}.csv" for name in TABLES if not (args.source / f"{name}.csv").is_file()]
+    if missing:
+        _say(f"error: {args.source} has no {missing[0]}; pass --source with OULAD's CSV files")
+        raise SystemExit(2)
     with tempfile.TemporaryDirectory(prefix="oulad-scaled-") as scratch:
         work = Path(scratch)
+        _say(f"writing the scaled copy of {args.source}")
         registrations = write_scaled_copy(args.source, work / "oulad")
+        _say(f"importing {registrations:,} registrations (earlywarn import oulad)")
         earlywarn("import", "oulad", str(work / "oulad"), "--out", str(work / "folder"),
                   "--label", "withdrawn", "--no-activity")  # fmt: skip
+        _say("training (earlywarn train --json): about a minute on 2 cores")
         started = time.perf_counter()
         output, peak_mb = earlywarn("--home", str(work / "home"), "train", str(work / "folder"),
                                     "--json")  # fmt: skip

@@ -13,7 +13,7 @@ frame at a time took most of the model's fitting time.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from earlywarn.model.columns import FeatureColumn
 
 Stats = dict[str, dict[str, Any]]
+#: A group's key: the values its rows share (empty for all rows).
+Key = tuple[Any, ...]
 
 
 def _codes(
@@ -34,16 +36,9 @@ def _codes(
     import pandas as pd
 
     if column.kind == "categorical":
-        known = list(categories)
-        if isinstance(values.dtype, pd.CategoricalDtype) and list(values.cat.categories) == known:
-            codes = values.cat.codes.to_numpy().astype(np.int64)
-        else:
-            position = {name: i for i, name in enumerate(known)}
-            codes = np.array(
-                [-1 if pd.isna(v) else position.get(str(v), -2) for v in values], dtype=np.int64
-            )
-            # A value outside the known categories is neither counted nor missing (as before).
-        bins = len(known)
+        # The model's typed frame (RetentionModel._frame) has its categories, unseen ones missing.
+        codes = pd.Categorical(values, categories=list(categories)).codes.astype(np.int64)
+        bins = len(categories)
     else:
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         edges = np.asarray(cuts, dtype=float)
@@ -60,8 +55,8 @@ def grouped_stats(
     categories: Mapping[str, Sequence[str]],
     edges: Mapping[str, Mapping[str, Any]],
     groups: np.ndarray,
-    keys: Sequence[Hashable],
-) -> dict[Hashable, Stats]:
+    keys: Sequence[Key],
+) -> dict[Key, Stats]:
     """The statistics of each group of rows: ``groups`` numbers each row's group (an index into
     ``keys``, or -1 for a row in none); the result maps each key to its group's statistics."""
     import numpy as np
@@ -69,7 +64,7 @@ def grouped_stats(
     n = len(keys)
     inside = groups >= 0
     rows = np.bincount(groups[inside], minlength=n)
-    result: dict[Hashable, Stats] = {key: {} for key in keys}
+    result: dict[Key, Stats] = {key: {} for key in keys}
     for column in columns:
         cuts = [] if column.kind == "categorical" else list(edges[column.name]["edges"])
         codes, bins = _codes(frame[column.name], column, categories.get(column.name, ()), cuts)
@@ -111,7 +106,7 @@ def frame_stats(
     import numpy as np
 
     groups = np.zeros(len(frame), dtype=np.int64)
-    return grouped_stats(frame, columns, categories, edges, groups, [0])[0]
+    return grouped_stats(frame, columns, categories, edges, groups, [()])[()]
 
 
 def stats_by(
@@ -120,7 +115,7 @@ def stats_by(
     categories: Mapping[str, Sequence[str]],
     edges: Mapping[str, Mapping[str, Any]],
     by: Sequence[np.ndarray],
-) -> dict[tuple[Any, ...], Stats]:
+) -> dict[Key, Stats]:
     """The statistics of each group of rows that share the values of the ``by`` arrays, keyed by
     the tuple of those values, in sorted order; a row with a missing value in any of them is in no
     group."""
@@ -131,5 +126,4 @@ def stats_by(
     grouped = keyframe.groupby(list(keyframe.columns), sort=True, dropna=True)
     groups = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     keys = [k if isinstance(k, tuple) else (k,) for k in grouped.size().index]
-    stats = grouped_stats(frame, columns, categories, edges, groups, keys)
-    return {key: stats[key] for key in keys}
+    return grouped_stats(frame, columns, categories, edges, groups, keys)

@@ -74,8 +74,8 @@ class RunLog:
 
         The digest is ours (:func:`frame_digest`): MLflow's own looks at every cell of the frame
         in Python to find its text columns (2.5 s for the demo institution's two frames) and then
-        hashes only the first 10,000 rows; ours hashes every row, vectorised, in a few
-        milliseconds.
+        hashes only the first 10,000 rows; ours hashes every row, vectorised (0.1 s for the demo
+        institution's 123,780 training rows).
         """
         import mlflow
         from mlflow.data.pandas_dataset import from_pandas

@@ -68,6 +68,8 @@ def build_training_dataset(
     label_values = labels.to_numpy()
     prep = prepare(tables)
     features = [name for name in FEATURES if name != "checkpoint_week"]
+    # Numbers are kept as float32: what the model trains on, at half the memory of float64.
+    numeric = {name for name in features if FEATURES[name].kind != "categorical"}
     parts: dict[str, list[Any]] = {name: [] for name in [*LEAD_COLUMNS, *features]}
     for cohort in np.unique(prep.student_first_term[known]):
         for week, instant in checkpoint_weeks(prep, int(cohort), weeks):
@@ -83,9 +85,7 @@ def build_training_dataset(
             parts["retained"].append(label_values[students])
             for name in features:
                 values = columns[name][keep]
-                # Numbers as float32: what the model trains on, at half the memory of float64.
-                numeric = FEATURES[name].kind != "categorical"
-                parts[name].append(values.astype(np.float32) if numeric else values)
+                parts[name].append(values.astype(np.float32) if name in numeric else values)
     return _assemble(prep, parts, features)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.model.metrics import expected_calibration_error
-from earlywarn.training.evaluate import WINDOW, age_band, ece_if_calibrated
+from earlywarn.training.evaluate import WINDOW, age_band, ece_if_calibrated, weighted_auc_draws
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,19 +61,12 @@ def fairness_groups(test: pd.DataFrame, specs: Mapping[str, Any]) -> dict[str, p
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic (ties count one half): the value scikit-learn's
-    ``roc_auc_score`` gives, without its input checks, which cost more than the sum itself on the
-    hundreds of small groups a run has."""
+    """ROC-AUC (ties count one half; NaN for one class) by the evaluation's own Mann-Whitney sum,
+    :func:`weighted_auc_draws` with one unweighted draw: scikit-learn's input checks cost more
+    than the sum itself on the hundreds of small groups a run has."""
     import numpy as np
-    from scipy.stats import rankdata
 
-    positives = int(y.sum())
-    negatives = len(y) - positives
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    ranks = rankdata(p)
-    wins = float(ranks[np.asarray(y) == 1].sum()) - positives * (positives + 1) / 2
-    return wins / (positives * negatives)
+    return float(weighted_auc_draws(y, p, np.ones((1, len(y))))[0])
 
 
 def _ece(y: np.ndarray, p: np.ndarray) -> float:

@@ -136,7 +136,9 @@ def lightgbm_params(seed: int) -> dict[str, Any]:
     machine's cores."""
     import os
 
-    threads = max(1, min(LIGHTGBM_THREADS, os.cpu_count() or 1))
+    # The cores this process may run on (a container or taskset may allow fewer than the machine's).
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = max(1, min(LIGHTGBM_THREADS, usable or 1))
     return {**LIGHTGBM_PARAMS, "random_state": seed, "n_jobs": threads}
 
 
