@@ -69,6 +69,14 @@ class RetentionModel:
     the rate, when the training frame has the ``program`` column.
     """
 
+    # Learned by fit (fit_fold copies them from its template).
+    history_: HistoricalRates | None
+    feature_columns_: list[FeatureColumn]
+    categories_: dict[str, list[str]]
+    linear_: MonotoneLinear | None
+    fold_trees_: list[int]
+    form_window_auc_: dict[str, float]
+
     def __init__(
         self,
         features: Sequence[FeatureColumn] = (),
@@ -102,6 +110,7 @@ class RetentionModel:
         eval_y: Sequence[int] | np.ndarray | pd.Series | None = None,
         eval_groups: Sequence[Any] | np.ndarray | pd.Series | None = None,
         scores_only: bool = False,
+        binned: Any = None,
     ) -> RetentionModel:
         """Fit the booster on ``X``/``y`` (1 = not retained).
 
@@ -117,67 +126,52 @@ class RetentionModel:
         :meth:`calibrate` with out-of-fold scores before predicting risks. ``scores_only`` skips
         the calibration and the drift reference, for a model used only for its raw scores (a
         cross-fitting fold model): it can give :meth:`raw_score` but not risks or a profile.
+        ``binned``: the rows of ``X`` already binned by :meth:`bin_rows` (of a model with the same
+        settings), used instead of binning them again when there is no ``eval_X`` and no linear
+        base; the booster is the same.
         """
         import lightgbm
         import numpy as np
         import pandas as pd
 
-        columns = [c for c in self.features if c.name != HISTORY_COLUMN]
-        if not columns:
-            raise ValueError("RetentionModel needs at least one feature column")
-        self.history_: HistoricalRates | None = None
-        if self.history and HISTORY_KEY in X.columns:
-            students = X["student_id"] if "student_id" in X.columns else np.arange(len(X))
-            self.history_ = HistoricalRates().fit(X[HISTORY_KEY], y, students)
-            columns.append(FeatureColumn(HISTORY_COLUMN, "numeric", 1))
-        self.feature_columns_ = columns
-        self.categories_ = {
-            c.name: sorted(str(v) for v in X[c.name].dropna().unique())
-            for c in columns
-            if c.kind == "categorical"
-        }
+        columns = self._learn_columns(X, y)
         train = self._frame(X)
         stopping = eval_X is not None and eval_y is not None
         held_out = self._frame(eval_X) if eval_X is not None else train.iloc[:0]
         y_train = np.asarray(y, dtype=int)
         y_eval = np.asarray(eval_y if eval_y is not None else [], dtype=int)
-        params = dict(self.params or {})
-        params.update(
-            n_estimators=self.n_estimators,
-            random_state=self.random_state,
-            monotone_constraints=[
-                0 if c.kind == "categorical" else int(c.monotone_risk) for c in columns
-            ],
-        )
-        # The linear base (optional): a sign-constrained logistic regression whose log-odds are
-        # the booster's starting score, so the trees only add what a linear model misses.
-        self.linear_: MonotoneLinear | None = None
-        # Each cross-fitting fold's kept iterations, when training chose the trees so.
-        self.fold_trees_: list[int] = []
-        # Each model form's cross-fitted mean weekly ROC-AUC, when training chose the form so.
-        self.form_window_auc_: dict[str, float] = {}
+        params = {**self._booster_params(), "n_estimators": self.n_estimators}
+        self._reset_fitted_extras()
         init_train = init_eval = None
         if self.linear_base:
             self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
             init_train, init_eval = self.linear_.logit(train), self.linear_.logit(held_out)
-        classifier = lightgbm.LGBMClassifier(**params)
-        if stopping:
-            classifier.fit(
-                train,
-                y_train,
-                init_score=init_train,
-                eval_X=(held_out,),
-                eval_y=(y_eval,),
-                eval_init_score=None if init_eval is None else [init_eval],
-                callbacks=[
-                    lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
-                    lightgbm.log_evaluation(0),
-                ],
+        if binned is not None and not stopping and init_train is None:
+            if binned.num_data() != len(train) or binned.get_feature_name() != list(train.columns):
+                raise ValueError("binned rows are not the rows and columns of X")
+            self.booster_ = lightgbm.train(
+                self._booster_params(), binned, num_boost_round=self.n_estimators
             )
+            self.best_iteration_ = self.n_estimators
         else:
-            classifier.fit(train, y_train, init_score=init_train)
-        self.booster_ = classifier.booster_
-        self.best_iteration_ = int(classifier.best_iteration_ or classifier.n_estimators)
+            classifier = lightgbm.LGBMClassifier(**params)
+            if stopping:
+                classifier.fit(
+                    train,
+                    y_train,
+                    init_score=init_train,
+                    eval_X=(held_out,),
+                    eval_y=(y_eval,),
+                    eval_init_score=None if init_eval is None else [init_eval],
+                    callbacks=[
+                        lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
+                        lightgbm.log_evaluation(0),
+                    ],
+                )
+            else:
+                classifier.fit(train, y_train, init_score=init_train)
+            self.booster_ = classifier.booster_
+            self.best_iteration_ = int(classifier.best_iteration_ or classifier.n_estimators)
         if stopping and not scores_only:
             assert eval_X is not None
             self.calibrate(
@@ -205,6 +199,99 @@ class RetentionModel:
                     (str(program), int(week)): s for (program, week), s in by_program_week.items()
                 }
         return self
+
+    def bin_rows(self, X: pd.DataFrame, y: Sequence[int] | np.ndarray | pd.Series) -> Any:
+        """Every row of ``X`` binned once for LightGBM, with the columns (and categories, and the
+        program rates with ``history``) learned from all of them: the rows that
+        :meth:`fit_fold` models of a cross-fitting share. Returns the constructed
+        ``lightgbm.Dataset``.
+
+        Binning costs as much as a tenth of a fold's fit; a fold's rows are then a subset of these
+        (0.4 s to bin the default synthetic institution's 123,780 rows once, 0.02 s a subset).
+        """
+        import lightgbm
+        import numpy as np
+
+        self._learn_columns(X, y)
+        return lightgbm.Dataset(
+            self._frame(X),
+            label=np.asarray(y, dtype=int),
+            params=self._booster_params(),
+            free_raw_data=False,
+        ).construct()
+
+    def fit_fold(self, template: RetentionModel, binned: Any, inside: np.ndarray) -> RetentionModel:
+        """A cross-fitting fold model: boost on the rows ``inside`` (a boolean mask) of
+        ``binned`` (``template.bin_rows``), stopping early on the other rows, with the template's
+        columns and categories. Like ``fit(..., scores_only=True)``: it gives :meth:`raw_score`,
+        not risks; it has no linear base.
+        """
+        import lightgbm
+        import numpy as np
+
+        self.history_ = template.history_
+        self.feature_columns_ = template.feature_columns_
+        self.categories_ = template.categories_
+        self._reset_fitted_extras()
+        self.booster_ = lightgbm.train(
+            self._booster_params(),
+            binned.subset(np.flatnonzero(inside)),
+            num_boost_round=self.n_estimators,
+            valid_sets=[binned.subset(np.flatnonzero(~inside))],
+            callbacks=[
+                lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
+                lightgbm.log_evaluation(0),
+            ],
+        )
+        self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
+        self.reference_stats_ = {}
+        self.reference_stats_by_week_ = None
+        self.reference_stats_by_program_week_ = None
+        return self
+
+    def _learn_columns(
+        self, X: pd.DataFrame, y: Sequence[int] | np.ndarray | pd.Series
+    ) -> list[FeatureColumn]:
+        """The booster's columns (the program rate appended with ``history``) and categories."""
+        import numpy as np
+
+        columns = [c for c in self.features if c.name != HISTORY_COLUMN]
+        if not columns:
+            raise ValueError("RetentionModel needs at least one feature column")
+        self.history_ = None
+        if self.history and HISTORY_KEY in X.columns:
+            students = X["student_id"] if "student_id" in X.columns else np.arange(len(X))
+            self.history_ = HistoricalRates().fit(X[HISTORY_KEY], y, students)
+            columns.append(FeatureColumn(HISTORY_COLUMN, "numeric", 1))
+        self.feature_columns_ = columns
+        self.categories_ = {
+            c.name: sorted(str(v) for v in X[c.name].dropna().unique())
+            for c in columns
+            if c.kind == "categorical"
+        }
+        return columns
+
+    def _booster_params(self) -> dict[str, Any]:
+        """LightGBM's parameters, seeded, with the columns' monotone directions (a binary
+        objective unless the parameters name one, as the scikit-learn classifier has)."""
+        return {
+            "objective": "binary",
+            **(self.params or {}),
+            "random_state": self.random_state,
+            "monotone_constraints": [
+                0 if c.kind == "categorical" else int(c.monotone_risk)
+                for c in self.feature_columns_
+            ],
+        }
+
+    def _reset_fitted_extras(self) -> None:
+        # The linear base (optional): a sign-constrained logistic regression whose log-odds are
+        # the booster's starting score, so the trees only add what a linear model misses.
+        self.linear_ = None
+        # Each cross-fitting fold's kept iterations, when training chose the trees so.
+        self.fold_trees_ = []
+        # Each model form's cross-fitted mean weekly ROC-AUC, when training chose the form so.
+        self.form_window_auc_ = {}
 
     def calibrate(
         self,

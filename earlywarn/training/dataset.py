@@ -20,6 +20,7 @@ from earlywarn.features.catalogue import FEATURES
 from earlywarn.features.labels import retention_labels
 from earlywarn.features.prepared import Prepared, prepare
 from earlywarn.features.view import still_enrolled
+from earlywarn.training.forked import map_in_two
 
 if TYPE_CHECKING:
     from earlywarn.contract import Tables
@@ -70,31 +71,55 @@ def build_training_dataset(
     features = [name for name in FEATURES if name != "checkpoint_week"]
     # Numbers are kept as float32: what the model trains on, at half the memory of float64.
     numeric = {name for name in features if FEATURES[name].kind != "categorical"}
-    parts: dict[str, list[Any]] = {name: [] for name in [*LEAD_COLUMNS, *features]}
-    for cohort in np.unique(prep.student_first_term[known]):
-        for week, instant in checkpoint_weeks(prep, int(cohort), weeks):
-            if instant > t_limit:
-                break
-            view, columns = compute_columns(prep, [int(cohort)], instant, pass_score)
-            keep = np.flatnonzero(known[view.students] & still_enrolled(view))
-            students = view.students[keep]
-            parts["student_id"].append(students)
-            parts["cohort"].append(np.full(len(keep), cohort))
-            parts["checkpoint_week"].append(np.full(len(keep), week, dtype=np.int64))
-            parts["as_of"].append(np.full(len(keep), instant, dtype=np.int64))
-            parts["retained"].append(label_values[students])
-            for name in features:
-                values = columns[name][keep]
-                parts[name].append(values.astype(np.float32) if name in numeric else values)
-    return _assemble(prep, parts, features)
+    pieces = [
+        (int(cohort), week, instant)
+        for cohort in np.unique(prep.student_first_term[known])
+        for week, instant in checkpoint_weeks(prep, int(cohort), weeks)
+        if instant <= t_limit
+    ]
+
+    def snapshot(piece: tuple[int, int, int]) -> dict[str, np.ndarray]:
+        """The rows of one cohort at one checkpoint: its labelled students still enrolled."""
+        cohort, week, instant = piece
+        view, columns = compute_columns(prep, [cohort], instant, pass_score)
+        keep = np.flatnonzero(known[view.students] & still_enrolled(view))
+        students = view.students[keep]
+        rows = {
+            "student_id": students,
+            "cohort": np.full(len(keep), cohort),
+            "checkpoint_week": np.full(len(keep), week, dtype=np.int64),
+            "as_of": np.full(len(keep), instant, dtype=np.int64),
+            "retained": label_values[students],
+        }
+        for name in features:
+            values = columns[name][keep]
+            rows[name] = values.astype(np.float32) if name in numeric else values
+        return rows
+
+    names = ["student_id", "cohort", "checkpoint_week", "as_of", "retained", *features]
+
+    def joined(snapshots: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {name: _concatenate([rows[name] for rows in snapshots]) for name in names}
+
+    # Each (cohort, checkpoint) is independent: on two cores, half of them in a forked child.
+    # Split by count: a snapshot's cost is mostly fixed (measured: 3.4-3.8 ms each, plus 0.7-6.6
+    # ms per thousand students of the cohort, on OULAD and the default synthetic institution).
+    rows = map_in_two(snapshot, pieces, joined)
+    return _assemble(prep, rows, features)
 
 
-def _assemble(prep: Prepared, parts: dict[str, list[Any]], features: list[str]) -> pd.DataFrame:
-    """One frame from the per-checkpoint pieces, with the dtypes of the feature table."""
+def _concatenate(arrays: list[np.ndarray]) -> np.ndarray:
+    if len(arrays) == 1:
+        return arrays[0]
+    return np.concatenate(arrays) if arrays else np.zeros(0)
+
+
+def _assemble(prep: Prepared, rows: dict[str, np.ndarray], features: list[str]) -> pd.DataFrame:
+    """One frame from the snapshots' joined rows, with the dtypes of the feature table."""
     tables = prep.tables
 
     def joined(name: str, dtype: Any) -> np.ndarray:
-        return np.concatenate([np.zeros(0, dtype=dtype), *parts[name]])
+        return np.asarray(rows[name], dtype=dtype)
 
     students = joined("student_id", np.int64)
     data: dict[str, Any] = {

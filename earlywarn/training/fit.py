@@ -265,10 +265,17 @@ def fit_retention_model(
 
     train, y, ids, folds = training_rows(split, seed)
     weeks = np.asarray(train["checkpoint_week"]) if "checkpoint_week" in train.columns else None
-    fits = {False: _cross_fit(columns, train, y, ids, folds, seed, False, weeks, progress)}
+    # Every plain booster of this run bins the same training rows: binned once, here.
+    template = _retention_model(columns, seed=seed, linear_base=False)
+    binned = template.bin_rows(train, y)
+    fits = {
+        False: _cross_fit(
+            columns, train, y, ids, folds, seed, weeks, progress, shared=(template, binned)
+        )
+    }
     if float(np.mean(fits[False].kept)) < LINEAR_BASE_BELOW_TREES:
         # The plain booster barely learns: try it on a linear base too (training/params.py).
-        fits[True] = _cross_fit(columns, train, y, ids, folds, seed, True, weeks, progress)
+        fits[True] = _cross_fit(columns, train, y, ids, folds, seed, weeks, progress, shared=None)
     # The form whose out-of-fold scores rank the window's weeks better; the plain booster on a tie.
     linear = max(fits, key=lambda form: (fits[form].window_auc, not form))
     chosen = fits[linear]
@@ -284,7 +291,7 @@ def fit_retention_model(
         linear_base=linear,
         linear_l2=LINEAR_L2,
         history=PROGRAM_HISTORY,
-    ).fit(train, y)
+    ).fit(train, y, binned=None if linear else binned)
     model.fold_trees_ = chosen.kept
     model.form_window_auc_ = {
         ("linear_base" if form else "plain"): fit.window_auc for form, fit in fits.items()
@@ -310,26 +317,36 @@ def _cross_fit(
     ids: Any,
     folds: Any,
     seed: int,
-    linear: bool,
     weeks: Any,
     progress: Progress,
+    *,
+    shared: tuple[RetentionModel, Any] | None,
 ) -> CrossFit:
+    """Cross-fit the plain booster on ``shared`` (a template model and the training rows it
+    binned, :meth:`RetentionModel.bin_rows`), or with ``shared=None`` the booster on a linear
+    base (whose fold models bin their own rows, the base's scores being their start)."""
     import numpy as np
 
+    linear = shared is None
     form = "on a linear base" if linear else "plain"
     out_of_fold = np.full(len(y), np.nan)
     kept: list[int] = []
     for number in range(CROSS_FIT_FOLDS):
         progress(f"cross-fitting the booster {form}: fold {number + 1} of {CROSS_FIT_FOLDS}")
         inside = folds != number
-        fold_model = _retention_model(columns, seed=seed, linear_base=linear).fit(
-            train[inside],
-            y[inside],
-            eval_X=train[~inside],
-            eval_y=y[~inside],
-            eval_groups=ids[~inside],
-            scores_only=True,
-        )
+        fold_model = _retention_model(columns, seed=seed, linear_base=linear)
+        if linear:
+            fold_model.fit(
+                train[inside],
+                y[inside],
+                eval_X=train[~inside],
+                eval_y=y[~inside],
+                eval_groups=ids[~inside],
+                scores_only=True,
+            )
+        else:
+            assert shared is not None
+            fold_model.fit_fold(shared[0], shared[1], inside)
         out_of_fold[~inside] = fold_model.raw_score(train[~inside])
         kept.append(int(fold_model.best_iteration_))
     return CrossFit(out_of_fold, kept, window_auc(y, out_of_fold, weeks))

@@ -134,11 +134,10 @@ UNCONSTRAINED: frozenset[str] = frozenset()
 def lightgbm_params(seed: int) -> dict[str, Any]:
     """The LightGBM parameters for one training run, seeded, on up to ``LIGHTGBM_THREADS`` of the
     machine's cores."""
-    import os
+    from earlywarn.training.forked import usable_cores
 
     # The cores this process may run on (a container or taskset may allow fewer than the machine's).
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    threads = max(1, min(LIGHTGBM_THREADS, usable or 1))
+    threads = max(1, min(LIGHTGBM_THREADS, usable_cores()))
     return {**LIGHTGBM_PARAMS, "random_state": seed, "n_jobs": threads}
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from earlywarn.core.settings import Settings
 from earlywarn.model.artifact import EXPECTED_VALUE, RetentionModel
@@ -20,6 +21,7 @@ from earlywarn.model.linear import MonotoneLinear
 from earlywarn.model.metrics import expected_calibration_error, weekly_ece
 from earlywarn.scoring.drift import drift_warnings, reference_by_week, scoring_drift
 from earlywarn.training.fit import feature_columns, fit_retention_model, risk_target, split_by_time
+from earlywarn.training.params import lightgbm_params
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES
 
 
@@ -223,6 +225,36 @@ def test_same_seed_gives_the_same_model(
     columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
     again = fit_retention_model(split, columns, seed=7)
     np.testing.assert_array_equal(again.predict_risk(test), model.predict_risk(test))
+
+
+def test_rows_binned_once_give_the_same_booster_and_fold_models_stop_on_their_left_out_rows(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    frame, _ = simulated_dataset
+    split = split_by_time(frame, COHORT_STARTS)
+    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
+    train = split.train
+    y = risk_target(train).to_numpy()
+
+    def model(trees: int) -> RetentionModel:
+        return RetentionModel(columns, lightgbm_params(7), n_estimators=trees)
+
+    template = model(2000)
+    binned = template.bin_rows(train, y)
+    own = model(30).fit(train, y)
+    shared = model(30).fit(train, y, binned=binned)
+    # The same trees (the parameters block differs only in the thread count recorded).
+    assert shared.booster_.dump_model()["tree_info"] == own.booster_.dump_model()["tree_info"]
+    np.testing.assert_array_equal(shared.raw_score(split.test), own.raw_score(split.test))
+    with pytest.raises(ValueError, match="not the rows and columns"):
+        model(30).fit(train.iloc[:-1], y[:-1], binned=binned)
+
+    inside = np.arange(len(train)) % 3 != 0
+    fold = model(2000).fit_fold(template, binned, inside)
+    assert 1 <= fold.best_iteration_ < 2000  # stopped early on the rows left out
+    scores = fold.raw_score(train[~inside])
+    assert np.isfinite(scores).all()
+    assert roc_auc_score(y[~inside], scores) > 0.6
 
 
 def test_expected_calibration_error_by_hand() -> None:
