@@ -105,16 +105,15 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return digest.hexdigest()[:8]
 
 
-def import_tracking_libraries() -> None:
-    """Import what logging a run needs (MLflow, its SQL store, matplotlib's figures): about 2 s
-    on the 2-core machine, which ``earlywarn train`` spends in a thread while the booster trains
-    (training/pipeline.py) rather than after it."""
+def prepare_tracking(settings: Settings) -> None:
+    """Import what logging a run needs (MLflow, its SQL store, matplotlib's figures) and open the
+    home's store (creating it, with its schema migrations, in a new home): together 4-5 s on the
+    2-core machine, which ``earlywarn train`` spends in a thread while the booster trains
+    (training/pipeline.py) rather than after it. Nothing is logged here."""
     import matplotlib.figure  # noqa: F401
     import mlflow.pyfunc  # noqa: F401
-    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore  # noqa: F401
-    from mlflow.store.tracking.sqlalchemy_store import (  # noqa: F401
-        SqlAlchemyStore as TrackingStore,
-    )
+
+    configure_mlflow(settings)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ and logs the run to MLflow.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from threadpoolctl import threadpool_limits
 
 from earlywarn.core.errors import UsageError
-from earlywarn.model.runs import import_tracking_libraries
+from earlywarn.model.runs import prepare_tracking
 from earlywarn.training.baseline import baseline_risk, fit_baseline
 from earlywarn.training.evaluate import (
     audit_groups,
@@ -193,6 +194,13 @@ def cohort_starts(tables: Tables) -> dict[str, pd.Timestamp]:
     }
 
 
+def _prepare_tracking(settings: Settings) -> None:
+    # An error here (a deleted experiment, say) is raised again, and reported, when logging opens
+    # the store in the main thread.
+    with contextlib.suppress(Exception):
+        prepare_tracking(settings)
+
+
 def train_from_folder(
     settings: Settings,
     data_dir: Path,
@@ -219,9 +227,9 @@ def train_from_folder(
     )
     built = time.perf_counter()
     progress(f"dataset: {len(dataset)} rows, {dataset['student_id'].nunique()} students")
-    # Logging's libraries are imported while the model trains: LightGBM leaves the GIL free.
-    # (After the training rows: their build forks only when no other thread runs.)
-    importing = threading.Thread(target=import_tracking_libraries, name="import-mlflow")
+    # Logging's libraries are imported, and the store opened, while the model trains: LightGBM
+    # leaves the GIL free. (After the training rows: their build forks only with no other thread.)
+    importing = threading.Thread(target=_prepare_tracking, args=(settings,), name="prepare-mlflow")
     if log:
         importing.start()
     result = train_on_dataset(
