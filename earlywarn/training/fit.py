@@ -130,6 +130,16 @@ def split_by_time(dataset: pd.DataFrame, cohort_starts: Mapping[str, pd.Timestam
     )
     overlap = set(split.train["student_id"]) & set(split.test["student_id"])
     assert not overlap, "a student is in both the train and test cohorts"
+    students = split.train.drop_duplicates("student_id")[LABEL].astype(int)
+    left, stayed = int((students == 0).sum()), int((students == 1).sum())
+    if min(left, stayed) < CROSS_FIT_FOLDS:
+        # Cross-fitting deals each outcome's students into CROSS_FIT_FOLDS folds: fewer would
+        # leave a fold with no student, or a model with one outcome to learn from.
+        raise UsageError(
+            f"training dataset: the training cohorts ({', '.join(split.train_periods)}) hold "
+            f"{left} student(s) not retained and {stayed} retained; training needs at least "
+            f"{CROSS_FIT_FOLDS} of each. Use data that spans more cohorts, or a later --as-of"
+        )
     return split
 
 

@@ -8,10 +8,10 @@ and logs the run to MLflow.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,12 +73,14 @@ def train_on_dataset(
     truth: pd.Series | None = None,
     top_n: int | None = None,
     progress: Progress = quiet,
+    alongside: Callable[[], object] | None = None,
 ) -> TrainingResult:
     """Split by time, fit the model and the baseline, evaluate and audit on the test cohort.
 
     ``extra["step_seconds"]`` holds the wall time of each step (split, model, baseline,
     evaluation, audit, contributions) for the benchmark. The numerical libraries run on
-    ``TRAINING_THREADS`` threads (see training/params.py).
+    ``TRAINING_THREADS`` threads (see training/params.py). ``alongside``, when given, runs in a
+    thread during the model step (once the split has succeeded) and is done before evaluation.
     """
     started = time.perf_counter()
     steps: dict[str, float] = {}
@@ -104,9 +106,12 @@ def train_on_dataset(
     lap("split")
     # The baseline is fitted in a thread beside the model: LightGBM and the baseline's matrix
     # products release the GIL, and the booster keeps two cores busy only part of the time.
-    # "baseline" in step_seconds is the time left to wait for it once the model is done.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="baseline") as beside:
+    # "baseline" in step_seconds is the time left to wait for it (and for ``alongside``) once the
+    # model is done.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside-model") as beside:
         fitting = beside.submit(fit_baseline, split, columns, seed=settings.seed)
+        if alongside is not None:
+            beside.submit(alongside)
         model = fit_retention_model(split, columns, seed=settings.seed, progress=progress)
         lap("model")
         progress(
@@ -227,11 +232,6 @@ def train_from_folder(
     )
     built = time.perf_counter()
     progress(f"dataset: {len(dataset)} rows, {dataset['student_id'].nunique()} students")
-    # Logging's libraries are imported, and the store opened, while the model trains: LightGBM
-    # leaves the GIL free. (After the training rows: their build forks only with no other thread.)
-    importing = threading.Thread(target=_prepare_tracking, args=(settings,), name="prepare-mlflow")
-    if log:
-        importing.start()
     result = train_on_dataset(
         dataset,
         FEATURES,
@@ -241,6 +241,10 @@ def train_from_folder(
         truth=read_truth(Path(data_dir)),
         top_n=digest_capacity(tables, settings),
         progress=progress,
+        # Logging's libraries are imported, and the store opened, while the model trains: LightGBM
+        # leaves the GIL free. Only once the split has succeeded, so a run refused there leaves
+        # no store behind.
+        alongside=partial(_prepare_tracking, settings) if log else None,
     )
     steps = {
         "load": round(loaded - started, 3),
@@ -252,7 +256,6 @@ def train_from_folder(
     if log:
         progress("logging the run to MLflow")
         logging_started = time.perf_counter()
-        importing.join()
         fingerprint = data_fingerprint(tables, Path(data_dir), instant)
         result.run_id, result.model_version = log_training_run(settings, result, fingerprint)
         steps["mlflow"] = round(time.perf_counter() - logging_started, 3)

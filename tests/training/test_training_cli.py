@@ -81,3 +81,27 @@ def _first_rows(settings, run_id):  # type: ignore[no-untyped-def]
         run_id=run_id, artifact_path="evaluation/test_cohort.parquet"
     )
     return pd.read_parquet(path).head(50)
+
+
+def test_too_few_training_students_is_one_line_exit_2_and_leaves_no_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.factories import minimal_institution, write_institution
+
+    folder = write_institution(tmp_path / "data", minimal_institution(), "csv")
+    home = tmp_path / "home"
+    command = ["--home", str(home), "train", str(folder), "--as-of", "2025-01-01", "--json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "earlywarn", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: training dataset: the training cohorts (2023-06 summer)")
+    assert "training needs at least 3 of each" in last
+    assert proc.stdout == ""
+    assert not (home / "mlruns" / "mlflow.db").exists()
