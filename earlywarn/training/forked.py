@@ -6,16 +6,18 @@ forked child shares the parent's prepared tables without copying them, computes 
 of the pieces and sends its results back through a pipe, joined into a few large arrays (many
 small ones cost more to send than to compute); the parent computes the first half meanwhile.
 
-Fork is used only where it is safe and worth it: the platform has it, this process runs no other
-thread (a fork copies locks held by other threads, and Python 3.12 warns about it), the machine
-lets this process use two cores or more, and there are enough pieces. Otherwise, or when the
-child dies or cannot send its results, the parent computes every piece itself: the results are
-the same either way, in the order of the pieces.
+Fork is used only where it is safe and worth it: on Linux (macOS has fork, but its system
+libraries are not safe in a forked child, which is why Python spawns processes there), when this
+process runs no other thread (a fork copies locks held by other threads, and Python 3.12 warns
+about it), the process may use two cores or more, and there are enough pieces. Otherwise, or
+when the child dies or cannot send its results, the parent computes every piece itself: the
+results are the same either way, in the order of the pieces.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
@@ -40,7 +42,8 @@ def can_fork() -> bool:
     import multiprocessing
 
     return (
-        "fork" in multiprocessing.get_all_start_methods()
+        sys.platform.startswith("linux")
+        and "fork" in multiprocessing.get_all_start_methods()
         and threading.active_count() == 1
         and usable_cores() >= 2
     )

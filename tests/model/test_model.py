@@ -20,9 +20,25 @@ from earlywarn.model.columns import FeatureColumn
 from earlywarn.model.linear import MonotoneLinear
 from earlywarn.model.metrics import expected_calibration_error, weekly_ece
 from earlywarn.scoring.drift import drift_warnings, reference_by_week, scoring_drift
-from earlywarn.training.fit import feature_columns, fit_retention_model, risk_target, split_by_time
+from earlywarn.training.fit import (
+    DatasetSplit,
+    feature_columns,
+    fit_retention_model,
+    risk_target,
+    split_by_time,
+)
 from earlywarn.training.params import lightgbm_params
 from tests.fixtures.training_data import COHORT_STARTS, SIM_FEATURES
+
+
+def split_and_columns(
+    frame: pd.DataFrame, *, include_sensitive: bool = False
+) -> tuple[DatasetSplit, list[FeatureColumn]]:
+    """The simulated dataset split by time, and the model's columns."""
+    split = split_by_time(frame, COHORT_STARTS)
+    return split, feature_columns(
+        SIM_FEATURES, list(frame.columns), include_sensitive=include_sensitive
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +46,7 @@ def fitted(
     simulated_dataset: tuple[pd.DataFrame, pd.Series],
 ) -> tuple[RetentionModel, pd.DataFrame]:
     frame, _ = simulated_dataset
-    split = split_by_time(frame, COHORT_STARTS)
-    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
+    split, columns = split_and_columns(frame)
     return fit_retention_model(split, columns, seed=7), split.test
 
 
@@ -176,8 +191,7 @@ def test_unseen_category_counts_as_missing(
     simulated_dataset: tuple[pd.DataFrame, pd.Series],
 ) -> None:
     frame, _ = simulated_dataset
-    split = split_by_time(frame, COHORT_STARTS)
-    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=True)
+    split, columns = split_and_columns(frame, include_sensitive=True)
     model = fit_retention_model(split, columns, seed=1)
     rows = split.test.head(20)
     unseen = model.predict_risk(rows.assign(country_group="atlantis"))
@@ -221,8 +235,7 @@ def test_same_seed_gives_the_same_model(
 ) -> None:
     frame, _ = simulated_dataset
     model, test = fitted
-    split = split_by_time(frame, COHORT_STARTS)
-    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
+    split, columns = split_and_columns(frame)
     again = fit_retention_model(split, columns, seed=7)
     np.testing.assert_array_equal(again.predict_risk(test), model.predict_risk(test))
 
@@ -231,8 +244,7 @@ def test_rows_binned_once_give_the_same_booster_and_fold_models_stop_on_their_le
     simulated_dataset: tuple[pd.DataFrame, pd.Series],
 ) -> None:
     frame, _ = simulated_dataset
-    split = split_by_time(frame, COHORT_STARTS)
-    columns = feature_columns(SIM_FEATURES, list(frame.columns), include_sensitive=False)
+    split, columns = split_and_columns(frame)
     train = split.train
     y = risk_target(train).to_numpy()
 
