@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from earlywarn.model import booster
 from earlywarn.model.calibration import (
     AUTO_CANDIDATES,
     CALIBRATORS,
@@ -44,15 +45,13 @@ from earlywarn.model.calibration import (
 from earlywarn.model.columns import CHECKPOINT_WEEK, FeatureColumn
 from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY, HistoricalRates
 from earlywarn.model.linear import MonotoneLinear
-from earlywarn.model.reference import frame_stats, stats_by
+from earlywarn.model.reference import Stats, frame_stats, training_reference
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
 EXPECTED_VALUE = "expected_value"
-PROGRAM_ID = "program_id"
-REFERENCE_QUANTILES = tuple(q / 10 for q in range(1, 10))
 
 
 class RetentionModel:
@@ -76,6 +75,9 @@ class RetentionModel:
     linear_: MonotoneLinear | None
     fold_trees_: list[int]
     form_window_auc_: dict[str, float]
+    reference_stats_: Stats
+    reference_stats_by_week_: dict[int, Stats] | None
+    reference_stats_by_program_week_: dict[tuple[str, int], Stats] | None
 
     def __init__(
         self,
@@ -130,9 +132,7 @@ class RetentionModel:
         settings), used instead of binning them again when there is no ``eval_X`` and no linear
         base; the booster is the same.
         """
-        import lightgbm
         import numpy as np
-        import pandas as pd
 
         columns = self._learn_columns(X, y)
         train = self._frame(X)
@@ -140,85 +140,41 @@ class RetentionModel:
         held_out = self._frame(eval_X) if eval_X is not None else train.iloc[:0]
         y_train = np.asarray(y, dtype=int)
         y_eval = np.asarray(eval_y if eval_y is not None else [], dtype=int)
-        params = {**self._booster_params(), "n_estimators": self.n_estimators}
         self._reset_fitted_extras()
         init_train = init_eval = None
         if self.linear_base:
             self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
             init_train, init_eval = self.linear_.logit(train), self.linear_.logit(held_out)
-        if binned is not None and not stopping and init_train is None:
-            if binned.num_data() != len(train) or binned.get_feature_name() != list(train.columns):
-                raise ValueError("binned rows are not the rows and columns of X")
-            self.booster_ = lightgbm.train(
-                self._booster_params(), binned, num_boost_round=self.n_estimators
-            )
-            self.best_iteration_ = self.n_estimators
-        else:
-            classifier = lightgbm.LGBMClassifier(**params)
-            if stopping:
-                classifier.fit(
-                    train,
-                    y_train,
-                    init_score=init_train,
-                    eval_X=(held_out,),
-                    eval_y=(y_eval,),
-                    eval_init_score=None if init_eval is None else [init_eval],
-                    callbacks=[
-                        lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
-                        lightgbm.log_evaluation(0),
-                    ],
-                )
-            else:
-                classifier.fit(train, y_train, init_score=init_train)
-            self.booster_ = classifier.booster_
-            self.best_iteration_ = int(classifier.best_iteration_ or classifier.n_estimators)
+        self.booster_, self.best_iteration_ = booster.grow(
+            self._booster_params(),
+            self.n_estimators,
+            train,
+            y_train,
+            init=init_train,
+            held_out=(held_out, y_eval, init_eval) if stopping else None,
+            stopping_rounds=self.early_stopping_rounds,
+            binned=binned,
+        )
         if stopping and not scores_only:
             assert eval_X is not None
             self.calibrate(
                 self._raw_score(held_out), y_eval, self.checkpoint_weeks(eval_X), eval_groups
             )
-        self.reference_stats_: dict[str, dict[str, Any]] = {}
-        self.reference_stats_by_week_: dict[int, dict[str, Any]] | None = None
-        self.reference_stats_by_program_week_: dict[tuple[str, int], dict[str, Any]] | None = None
-        if scores_only:
-            return self
-        self.reference_stats_ = self._reference_stats(train)
-        if CHECKPOINT_WEEK in X.columns:
-            # What earlywarn.scoring.drift.reference_by_week(self, X) returns, from the frame typed
-            # once.
-            weeks = pd.to_numeric(X[CHECKPOINT_WEEK], errors="coerce").round().to_numpy()
-            by_week = stats_by(train, columns, self.categories_, self.reference_stats_, [weeks])
-            self.reference_stats_by_week_ = {int(w): s for (w,), s in by_week.items()}
-            if PROGRAM_ID in X.columns:
-                # The drift check compares a week's students with the same program's same week.
-                programs = X[PROGRAM_ID].astype(str).to_numpy()
-                by_program_week = stats_by(
-                    train, columns, self.categories_, self.reference_stats_, [programs, weeks]
-                )
-                self.reference_stats_by_program_week_ = {
-                    (str(program), int(week)): s for (program, week), s in by_program_week.items()
-                }
+        if not scores_only:
+            (
+                self.reference_stats_,
+                self.reference_stats_by_week_,
+                self.reference_stats_by_program_week_,
+            ) = training_reference(train, X, columns, self.categories_)
         return self
 
     def bin_rows(self, X: pd.DataFrame, y: Sequence[int] | np.ndarray | pd.Series) -> Any:
-        """Every row of ``X`` binned once for LightGBM, with the columns (and categories, and the
-        program rates with ``history``) learned from all of them: the rows that
-        :meth:`fit_fold` models of a cross-fitting share. Returns the constructed
-        ``lightgbm.Dataset``.
-
-        Binning costs as much as a tenth of a fold's fit; a fold's rows are then a subset of these
-        (0.4 s to bin the default synthetic institution's 123,780 rows once, 0.02 s a subset).
-        """
-        import lightgbm
-        import numpy as np
-
+        """Every row of ``X`` binned once for LightGBM (:func:`earlywarn.model.booster.bin_rows`),
+        with the columns (and categories, and the program rates with ``history``) learned from all
+        of them: the rows that :meth:`fit_fold` models of a cross-fitting share, and the final
+        model's ``fit(..., binned=)``."""
         self._learn_columns(X, y)
-        return lightgbm.Dataset(
-            self._frame(X),
-            label=np.asarray(y, dtype=int),
-            params=self._booster_params(),
-            free_raw_data=True,  # subsets need only the bins (74 MB less peak on scaled OULAD)
-        ).construct()
+        return booster.bin_rows(self._frame(X), y, self._booster_params())
 
     def fit_fold(self, template: RetentionModel, binned: Any, inside: np.ndarray) -> RetentionModel:
         """A cross-fitting fold model: boost on the rows ``inside`` (a boolean mask) of
@@ -226,27 +182,13 @@ class RetentionModel:
         columns and categories. Like ``fit(..., scores_only=True)``: it gives :meth:`raw_score`,
         not risks; it has no linear base.
         """
-        import lightgbm
-        import numpy as np
-
         self.history_ = template.history_
         self.feature_columns_ = template.feature_columns_
         self.categories_ = template.categories_
         self._reset_fitted_extras()
-        self.booster_ = lightgbm.train(
-            self._booster_params(),
-            binned.subset(np.flatnonzero(inside)),
-            num_boost_round=self.n_estimators,
-            valid_sets=[binned.subset(np.flatnonzero(~inside))],
-            callbacks=[
-                lightgbm.early_stopping(self.early_stopping_rounds, verbose=False),
-                lightgbm.log_evaluation(0),
-            ],
+        self.booster_, self.best_iteration_ = booster.grow_fold(
+            self._booster_params(), self.n_estimators, binned, inside, self.early_stopping_rounds
         )
-        self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
-        self.reference_stats_ = {}
-        self.reference_stats_by_week_ = None
-        self.reference_stats_by_program_week_ = None
         return self
 
     def _learn_columns(
@@ -272,17 +214,7 @@ class RetentionModel:
         return columns
 
     def _booster_params(self) -> dict[str, Any]:
-        """LightGBM's parameters, seeded, with the columns' monotone directions (a binary
-        objective unless the parameters name one, as the scikit-learn classifier has)."""
-        return {
-            "objective": "binary",
-            **(self.params or {}),
-            "random_state": self.random_state,
-            "monotone_constraints": [
-                0 if c.kind == "categorical" else int(c.monotone_risk)
-                for c in self.feature_columns_
-            ],
-        }
+        return booster.booster_params(self.params, self.random_state, self.feature_columns_)
 
     def _reset_fitted_extras(self) -> None:
         # The linear base (optional): a sign-constrained logistic regression whose log-odds are
@@ -292,6 +224,10 @@ class RetentionModel:
         self.fold_trees_ = []
         # Each model form's cross-fitted mean weekly ROC-AUC, when training chose the form so.
         self.form_window_auc_ = {}
+        # The drift reference: none for a model fitted only for its raw scores.
+        self.reference_stats_ = {}
+        self.reference_stats_by_week_ = None
+        self.reference_stats_by_program_week_ = None
 
     def calibrate(
         self,
@@ -482,17 +418,6 @@ class RetentionModel:
         )
         linear = getattr(self, "linear_", None)
         return raw if linear is None else raw + linear.logit(frame)
-
-    def _reference_stats(self, frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
-        import numpy as np
-
-        edges: dict[str, dict[str, Any]] = {}
-        for column in self.feature_columns_:
-            if column.kind != "categorical":
-                values = frame[column.name].dropna().to_numpy(dtype=float)
-                quantiles = np.quantile(values, REFERENCE_QUANTILES) if len(values) else []
-                edges[column.name] = {"edges": [float(e) for e in np.unique(quantiles)]}
-        return self._stats(frame, edges=edges)
 
     def _stats(
         self, frame: pd.DataFrame, *, edges: Mapping[str, Mapping[str, Any]]

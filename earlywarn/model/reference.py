@@ -127,3 +127,48 @@ def stats_by(
     groups = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
     keys = [k if isinstance(k, tuple) else (k,) for k in grouped.size().index]
     return grouped_stats(frame, columns, categories, edges, groups, keys)
+
+
+#: The numeric columns' bin edges: the distinct deciles of their training values.
+REFERENCE_QUANTILES = tuple(q / 10 for q in range(1, 10))
+#: The column that names a row's program (the drift check compares a program's week with its own).
+PROGRAM_ID = "program_id"
+
+
+def training_reference(
+    frame: pd.DataFrame,
+    source: pd.DataFrame,
+    columns: Sequence[FeatureColumn],
+    categories: Mapping[str, Sequence[str]],
+) -> tuple[Stats, dict[int, Stats] | None, dict[tuple[str, int], Stats] | None]:
+    """A model's drift reference from its typed training ``frame`` (``source``: the rows it was
+    typed from, for their checkpoint week and program): the statistics of all rows, with the
+    deciles as edges; by checkpoint week when ``source`` has weeks; by program and week when it
+    also has programs (what earlywarn.scoring.drift.reference_by_week would compute, from the
+    frame typed once)."""
+    import numpy as np
+    import pandas as pd
+
+    from earlywarn.model.columns import CHECKPOINT_WEEK
+
+    edges: dict[str, dict[str, Any]] = {}
+    for column in columns:
+        if column.kind != "categorical":
+            values = frame[column.name].dropna().to_numpy(dtype=float)
+            quantiles = np.quantile(values, REFERENCE_QUANTILES) if len(values) else []
+            edges[column.name] = {"edges": [float(e) for e in np.unique(quantiles)]}
+    pooled = frame_stats(frame, columns, categories, edges)
+    if CHECKPOINT_WEEK not in source.columns:
+        return pooled, None, None
+    weeks = pd.to_numeric(source[CHECKPOINT_WEEK], errors="coerce").round().to_numpy()
+    by_week = {
+        int(w): s for (w,), s in stats_by(frame, columns, categories, pooled, [weeks]).items()
+    }
+    if PROGRAM_ID not in source.columns:
+        return pooled, by_week, None
+    programs = source[PROGRAM_ID].astype(str).to_numpy()
+    by_program_week = {
+        (str(p), int(w)): s
+        for (p, w), s in stats_by(frame, columns, categories, pooled, [programs, weeks]).items()
+    }
+    return pooled, by_week, by_program_week

@@ -96,7 +96,8 @@ def build_training_dataset(
             rows[name] = values.astype(np.float32) if name in numeric else values
         return rows
 
-    names = ["student_id", "cohort", "checkpoint_week", "as_of", "retained", *features]
+    # program_id is not carried: _assemble reads it off each row's student.
+    names = [*(c for c in LEAD_COLUMNS if c != "program_id"), *features]
 
     def joined(snapshots: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         return {name: _concatenate([rows[name] for rows in snapshots]) for name in names}
