@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --save
 	$(BIN)/python benchmarks/demo_time.py --save
 	$(BIN)/python benchmarks/oulad_eval.py --save --weeks 1-12 --source $(OULAD)
+	$(BIN)/python benchmarks/oulad_peer.py --save --source $(OULAD)
 	$(BIN)/python benchmarks/docs_figures.py
 
 # The MLflow UI on a home's store: `make mlflow-ui` for this folder, or

@@ -25,8 +25,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 SPEED = RESULTS / "speed.jsonl"
 DEMO = RESULTS / "demo.json"
 OULAD = RESULTS / "oulad.json"
+PEER = RESULTS / "peer.json"
 README = ROOT / "README.md"
-BLOCKS = ("demo", "demo_quick", "speed", "oulad")
+BLOCKS = ("demo", "demo_quick", "speed", "oulad", "peer")
 OULAD_WEEKS = (1, 2, 4, 8)
 OULAD_LABELS = {"withdrawn": "withdrawn", "not-passed": "withdrawn or failed"}
 
@@ -36,7 +37,9 @@ def load_results() -> dict[str, Any]:
     speed = [json.loads(line) for line in SPEED.read_text().splitlines() if line.strip()]
     demo = json.loads(DEMO.read_text()) if DEMO.is_file() else []
     oulad = json.loads(OULAD.read_text()) if OULAD.is_file() else {}
-    return {"speed": sorted(speed, key=lambda r: r["students"]), "demo": demo, "oulad": oulad}
+    peer = json.loads(PEER.read_text()) if PEER.is_file() else {}
+    speed = sorted(speed, key=lambda r: r["students"])
+    return {"speed": speed, "demo": demo, "oulad": oulad, "peer": peer}
 
 
 def _seconds(value: float) -> str:
@@ -144,6 +147,28 @@ def render_oulad(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_peer(results: dict[str, Any]) -> str:
+    """A row per week 1-8, a column per label: the model's ROC-AUC / the logistic peer's / the
+    LightGBM peer's (``oulad_peer.py``), and the model's lead over the better peer (negative: it
+    trails)."""
+    if not results:
+        return "(not measured yet: run make bench)"
+    labels = list(results)
+    head = ["week", *(OULAD_LABELS.get(label, label) for label in labels)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i, first in enumerate(results[labels[0]]["weeks"]):
+        cells = [str(first["week"])]
+        for label in labels:
+            row = results[label]["weeks"][i]
+            lead = row["model"] - max(row["logistic_peer"], row["lightgbm_peer"])
+            cells.append(
+                f"{row['model']:.3f} / {row['logistic_peer']:.3f} / {row['lightgbm_peer']:.3f} "
+                f"({0.0 if abs(lead) < 0.0005 else lead:+.3f})"
+            )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _default_command(row: dict[str, Any]) -> str:
     return f"benchmarks/run.py --sizes {row['students']}"
 
@@ -155,6 +180,7 @@ def rewrite(text: str, results: dict[str, Any]) -> str:
         "demo_quick": render_demo(results["demo"], quick=True),
         "speed": "\n" + render_speed(results["speed"]) + "\n",
         "oulad": "\n" + render_oulad(results.get("oulad", {})) + "\n",
+        "peer": "\n" + render_peer(results.get("peer", {})) + "\n",
     }
     for name, body in rendered.items():
         pattern = re.compile(rf"(<!-- bench:{name} -->)(.*?)(<!-- /bench:{name} -->)", re.S)

@@ -112,7 +112,8 @@ def _specs() -> dict[str, FeatureSpec]:
             monotone=-1,
         ),
         "graded_score": s(
-            "Grade-weighted mean of the best score of each graded item scored so far.",
+            "Grade-weighted mean of the best score of each graded item scored so far "
+            "(the plain mean while every item scored weighs 0).",
             "submissions",
             monotone=1,
         ),

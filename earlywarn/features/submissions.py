@@ -71,9 +71,15 @@ def submission_features(view: View, pass_score: float) -> dict[str, np.ndarray]:
     scored = ~np.isnan(best)
     scored_weight = np.bincount(pos[scored], weights=weight[scored], minlength=n)
     scored_sum = np.bincount(pos[scored], weights=weight[scored] * best[scored], minlength=n)
+    # Items that weigh nothing in the grade (practice quizzes, OULAD's computer-marked tests in
+    # some modules) still say how the student is doing: their plain mean is the score until an
+    # item with weight is scored.
+    scored_count = np.bincount(pos[scored], minlength=n)
+    plain_sum = np.bincount(pos[scored], weights=best[scored], minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(due_weight > 0, on_time_weight / due_weight, np.nan)
-        score = np.where(scored_weight > 0, scored_sum / scored_weight, np.nan)
+        plain = np.where(scored_count > 0, plain_sum / scored_count, np.nan)
+        score = np.where(scored_weight > 0, scored_sum / scored_weight, plain)
     first_on_time = np.bincount(pos[is_first & passed], minlength=n) > 0
     first_submitted = np.bincount(pos[is_first & submitted], minlength=n) > 0
     return {

@@ -143,7 +143,8 @@ class RetentionModel:
         self._reset_fitted_extras()
         init_train = init_eval = None
         if self.linear_base:
-            self.linear_ = MonotoneLinear(self.linear_l2).fit(train, y_train, columns)
+            without = frozenset({HISTORY_KEY}) if self.history_ is not None else frozenset()
+            self.linear_ = MonotoneLinear(self.linear_l2, without).fit(train, y_train, columns)
             init_train, init_eval = self.linear_.logit(train), self.linear_.logit(held_out)
         self.booster_, self.best_iteration_ = booster.grow(
             self._booster_params(),

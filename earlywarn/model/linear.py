@@ -22,15 +22,19 @@ class MonotoneLinear:
     declared direction on risk: the linear base the booster adds its trees to.
 
     Numbers are imputed with the training median and standardised; a categorical feature is one
-    indicator per known category (missing: none). A coefficient of a feature with
+    indicator per known category (missing: none), except those named in ``without``, which add
+    nothing (the program beside its historical rate: the two are collinear, so the program's
+    indicators and the rate's coefficient could trade off freely, and a program new to the model,
+    with no indicator, would get whatever is left of that trade). A coefficient of a feature with
     ``monotone_risk`` +1 is bounded at >= 0, -1 at <= 0; the others are free. L2-penalised
     (``l2`` on the standardised scale), fitted by L-BFGS-B, so deterministic. A feature's
     contribution to the logit is its coefficient(s) times its standardised value, so the
     contributions of a row sum with :attr:`intercept_` to :meth:`logit`.
     """
 
-    def __init__(self, l2: float = 1.0) -> None:
+    def __init__(self, l2: float = 1.0, without: frozenset[str] = frozenset()) -> None:
         self.l2 = l2
+        self.without = without
 
     def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[int]]:
         """The design matrix and, for each of its columns, the index of its feature."""
@@ -67,7 +71,9 @@ class MonotoneLinear:
         self.categories_: dict[str, list[Any]] = {}
         for column in self.columns_:
             if column.kind == "categorical":
-                self.categories_[column.name] = list(frame[column.name].cat.categories)
+                left_out = column.name in self.without
+                categories = [] if left_out else list(frame[column.name].cat.categories)
+                self.categories_[column.name] = categories
                 continue
             x = frame[column.name].to_numpy(dtype=float, na_value=np.nan)
             present = x[~np.isnan(x)]

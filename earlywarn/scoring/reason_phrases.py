@@ -389,7 +389,7 @@ REASON_DRIVERS: dict[str, Driver] = {
         ),
     ),
     "program_history": Driver(
-        features=("program_history_rate",),
+        features=("program_history_rate", "program"),
         context=True,
         phrases=(
             P(

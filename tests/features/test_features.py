@@ -265,6 +265,26 @@ def test_a_submission_is_seen_only_after_it_happened(build: Callable[..., Tables
     assert after["graded_score"] == 90
 
 
+def test_items_that_weigh_nothing_give_the_score_until_one_with_weight_is_scored(
+    build: Callable[..., Tables],
+) -> None:
+    """A practice quiz marked graded but weighing 0 (OULAD's computer-marked tests in some
+    modules) still tells how the student is doing: its plain mean is the score until an item with
+    weight is scored, and then only the weighted items count."""
+
+    def change(frames: Frames) -> None:
+        items = frames["course_items"]
+        items.loc[items["item_id"] == "I2", "grade_weight"] = "0"
+        items.loc[items["item_id"] == "I3", "grade_weight"] = "1"
+        subs = frames["submissions"]
+        frames["submissions"] = subs[(subs["student_id"] != "S001") | (subs["item_id"] != "I5")]
+
+    tables = build(change)
+    # By 2023-10-01 S001 has only I2 scored (90, weight 0); by 2023-10-20 also I3 (75.5, weight 1).
+    assert row(features_as_of(tables, ts("2023-10-01")), "S001")["graded_score"] == 90
+    assert row(features_as_of(tables, ts("2023-10-20")), "S001")["graded_score"] == 75.5
+
+
 # --- load, drops and grades ---------------------------------------------------------------------
 
 

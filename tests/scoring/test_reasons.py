@@ -197,7 +197,9 @@ def test_every_feature_has_a_driver_except_the_hidden_ones() -> None:
         name
         for name, spec in FEATURES.items()
         if spec.family in {"checkpoint", "program", "student"}
-    }
+    } - {"program"}
+    # The program's own effect is part of its history, shown as context, never as a reason.
+    assert mapping["program"] == "program_history"
     # Sensitive attributes are never shown to an advisor as a reason.
     assert not any(FEATURES[name].sensitive for name in mapping)
     assert mapping["graded_score"] == "grades"

@@ -155,6 +155,29 @@ def test_baseline_leaves_out_features_never_observed_in_training(
     assert ((risk > 0) & (risk < 1)).all()
 
 
+def test_baseline_takes_the_programs_rate_and_not_the_program_itself(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    """The two are collinear in a linear model, so a program new to it would get an arbitrary
+    offset; the model has both (the booster splits one program against the rest)."""
+    frame, _ = simulated_dataset
+    frame = frame.assign(program=frame["program_id"].astype("category"))
+    specs = SIM_FEATURES | {
+        "program": SIM_FEATURES["country_group"].__class__("program", "context", "categorical")
+    }
+    split = split_by_time(frame, COHORT_STARTS)
+    columns = feature_columns(specs, list(frame.columns), include_sensitive=False)
+    assert "program" in {c.name for c in columns}
+    pipeline = fit_baseline(split, columns, seed=0)
+    assert "program_history_rate" in set(pipeline.feature_names_in_)
+    assert "program" not in set(pipeline.feature_names_in_)
+    test = split.test.assign(program_history_rate=np.float32(0.3))
+    new = test.assign(program="a program never seen")
+    np.testing.assert_allclose(
+        baseline_risk(pipeline, new, columns), baseline_risk(pipeline, test, columns)
+    )
+
+
 def test_ece_noise_floor_covers_calibrated_predictions_and_shrinks_with_rows() -> None:
     rng = np.random.default_rng(5)
     small = rng.uniform(0.05, 0.6, 500)
