@@ -123,11 +123,12 @@ LEFT_OUT_OF_MODEL: dict[str, str] = {
 # program the training cohorts never had into whichever branch its code fell (OULAD's CCC, new in
 # 2014B, scored as the safest module); with the rate beside it a new program gets the
 # institution's rate, and the program's own splits add what the rate misses (how its students'
-# grades and deadlines relate to the outcome). On OULAD 2014B (benchmarks/oulad_eval.py) it
-# took withdrawn-or-failed's mean weekly ROC-AUC over weeks 1-8 from 0.728 to 0.733 (week 3
-# 0.702 to 0.707, week 4 0.737 to 0.744) and left withdrawn's at 0.692, with CCC's week-1 mean
-# risk 0.220 against 0.216. The linear models leave it out where the rate is present (the two
-# are collinear): the monotone linear base, and the logistic baseline (training/baseline.py).
+# grades and deadlines relate to the outcome). On OULAD 2014B (benchmarks/oulad_eval.py, with
+# the graded_score change of the same commit) withdrawn-or-failed's mean weekly ROC-AUC over
+# weeks 1-8 went from 0.728 to 0.735 (week 3 0.702 to 0.709, week 4 0.737 to 0.744) and
+# withdrawn's from 0.692 to 0.694, with CCC's week-1 mean risk 0.220 against 0.216. The linear
+# models leave it out where the rate is present (the two are collinear): the monotone linear
+# base, and the logistic baseline (training/baseline.py).
 
 # Course-design features (family "design", a mean over each student's first-term courses) enter
 # the model only when the training students' course designs take at least this many distinct
