@@ -16,7 +16,8 @@ submitted, submitted late and missing so far with the mean score of those submit
 train on all weeks 1-8 at once with the week as a feature.
 
 The model's figures are read from ``benchmarks/results/oulad.json`` (``oulad_eval.py --save``), so
-run that first; its test presentation must be the one scored here (the script checks).
+run that first, or from ``--results FILE`` (the JSON line ``oulad_eval.py`` prints last); their
+test presentation must be the one scored here (the script checks).
 
     .venv/bin/python benchmarks/oulad_peer.py --source ../shared/data/oulad
     .venv/bin/python benchmarks/oulad_peer.py --save   # also write benchmarks/results/peer.json
@@ -155,8 +156,9 @@ def compare(source: Path, label: str, model: dict[str, Any], without: set[str]) 
     tested = {str(c).rsplit("-", 1)[-1] for c in model.get("test_cohorts", [])}
     if tested != {presentation}:
         raise SystemExit(
-            f"benchmarks/results/oulad.json scores {sorted(tested)} but the latest presentation "
-            f"here is {presentation}: run oulad_eval.py --save on the same folder first"
+            f"the model's figures score {sorted(tested)} but the latest presentation here is "
+            f"{presentation}: run oulad_eval.py --save on the same folder first, or pass its "
+            "JSON with --results"
         )
     by_week = {int(w["week"]): w for w in model["weeks"]}
     weeks = []
@@ -186,6 +188,12 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="the OULAD CSV folder")
     parser.add_argument("--save", action="store_true", help="write results/peer.json")
     parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS / "oulad.json",
+        help="the model's figures: oulad_eval.py's JSON for the same folder (default: the saved)",
+    )
+    parser.add_argument(
         "--without",
         action="append",
         default=[],
@@ -195,7 +203,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.save and args.without:
         parser.error("--save records the peers with all their columns: drop --without")
-    model_results = json.loads((RESULTS / "oulad.json").read_text())
+    model_results = json.loads(args.results.read_text())
     report = {}
     for label in NOT_RETAINED:
         report[label] = compare(args.source, label, model_results[label], set(args.without))

@@ -37,6 +37,7 @@ from earlywarn.training.fit import (
     quiet,
     risk_target,
     split_by_time,
+    without_cohort_constants,
     without_course_design,
 )
 from earlywarn.training.params import (
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
 # SHAP contributions for the summary plot come from a seeded sample of test rows: a beeswarm of
 # 3,000 students shows the same spread as one of 26,000 at a tenth of the cost.
 SHAP_SAMPLE_ROWS = 3000
+CONSTANT_LEFT_OUT = (
+    "the same for every training student of each cohort at each checkpoint week: it names the "
+    "cohort's course, which the program and its rate carry"
+)
 DESIGN_LEFT_OUT = (
     f"course design: fewer than {DESIGN_MIN_PROFILES} distinct course-design profiles in "
     "training, so each would name a course"
@@ -103,6 +108,7 @@ def train_on_dataset(
         split.train,
     )
     columns, design_left_out = without_course_design(columns, split.train, specs)
+    columns, constant_left_out = without_cohort_constants(columns, split.train)
     lap("split")
     # The baseline is fitted in a thread beside the model: LightGBM and the baseline's matrix
     # products release the GIL, and the booster keeps two cores busy only part of the time.
@@ -162,6 +168,7 @@ def train_on_dataset(
             "features_left_out": {
                 **{name: reason for name, reason in LEFT_OUT_OF_MODEL.items() if name in specs},
                 **dict.fromkeys(design_left_out, DESIGN_LEFT_OUT),
+                **dict.fromkeys(constant_left_out, CONSTANT_LEFT_OUT),
             },
             "step_seconds": steps,
             "top_n": top_n,

@@ -27,6 +27,7 @@ from earlywarn.training.fit import (
     risk_target,
     split_by_time,
     start_period,
+    without_cohort_constants,
     without_course_design,
 )
 from earlywarn.training.params import (
@@ -129,6 +130,33 @@ def test_course_design_is_left_out_when_a_few_designs_would_name_their_courses(
     kept, left_out = without_course_design(columns, few, SIM_FEATURES)
     assert left_out == ["video_share"]
     assert "video_share" not in {c.name for c in kept}
+
+
+def test_a_number_the_same_for_a_whole_cohort_week_is_left_out(
+    simulated_dataset: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    """It says nothing about the student and only names the cohort's course; the week, the
+    program and every number that differs between students of a cohort-week stay."""
+    frame, _ = simulated_dataset
+    split = split_by_time(frame, COHORT_STARTS)
+    train = split.train.assign(
+        program=split.train["program_id"].astype("category"),
+        # The days to the cohort's first deadline: one value per cohort and week.
+        video_share=split.train["cohort"].cat.codes * 10.0 - split.train["checkpoint_week"],
+    )
+    train.loc[train.index[::50], "video_share"] = np.nan  # a missing value is not a second value
+    specs = SIM_FEATURES | {
+        "program": SIM_FEATURES["country_group"].__class__("program", "context", "categorical")
+    }
+    columns = feature_columns(specs, [*train.columns], include_sensitive=False)
+    kept, left_out = without_cohort_constants(columns, train)
+    assert left_out == ["video_share"]
+    names = {c.name for c in kept}
+    assert {"checkpoint_week", "program", "days_active_first_term"} <= names
+    assert "video_share" not in names
+    # One student with another value in one cohort-week: it tells students apart, so it stays.
+    train.loc[train.index[1], "video_share"] = -999.0
+    assert without_cohort_constants(columns, train)[1] == []
 
 
 def test_reviewed_features_never_reach_the_model() -> None:
