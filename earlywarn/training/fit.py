@@ -221,8 +221,15 @@ def without_cohort_constants(
     numbers = [c.name for c in columns if c.kind != "categorical" and c.name != CHECKPOINT_WEEK]
     if not numbers:
         return columns, []
-    distinct = train.groupby(["cohort", CHECKPOINT_WEEK], observed=True)[numbers].nunique()
-    constant = [name for name in numbers if bool((distinct[name] <= 1).all())]
+    groups = train.groupby(["cohort", CHECKPOINT_WEEK], observed=True)[numbers]
+    distinct, present = groups.nunique(), groups.count()
+    # Only a cohort-week with two or more values present can show that a number is shared; a
+    # number never seen twice in one cohort-week (a very small institution) is kept.
+    constant = [
+        name
+        for name in numbers
+        if bool((present[name] >= 2).any()) and bool((distinct[name] <= 1).all())
+    ]
     return [c for c in columns if c.name not in constant], constant
 
 

@@ -157,6 +157,9 @@ def test_a_number_the_same_for_a_whole_cohort_week_is_left_out(
     # One student with another value in one cohort-week: it tells students apart, so it stays.
     train.loc[train.index[1], "video_share"] = -999.0
     assert without_cohort_constants(columns, train)[1] == []
+    # One student per cohort-week shows nothing either way: every number stays.
+    single = train.drop_duplicates(["cohort", "checkpoint_week"])
+    assert without_cohort_constants(columns, single)[1] == []
 
 
 def test_reviewed_features_never_reach_the_model() -> None:
