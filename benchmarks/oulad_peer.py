@@ -62,10 +62,10 @@ def presentation_order(code: str) -> tuple[int, str]:
 
 def student_weeks(source: Path, label: str) -> pd.DataFrame:
     """One row per registration and week 1-8 it is still registered at, with the peers' columns."""
-    info = pd.read_csv(source / "studentInfo.csv")
-    registration = pd.read_csv(source / "studentRegistration.csv")
-    assessments = pd.read_csv(source / "assessments.csv")
-    results = pd.read_csv(source / "studentAssessment.csv")
+    info, registration, assessments, results = (
+        _read(source, name)
+        for name in ("studentInfo", "studentRegistration", "assessments", "studentAssessment")
+    )
     students = info.merge(registration, on=KEY)
     students["y"] = students["final_result"].isin(NOT_RETAINED[label]).astype(int)
     order = sorted(students["code_presentation"].unique(), key=presentation_order)
@@ -98,6 +98,15 @@ def student_weeks(source: Path, label: str) -> pd.DataFrame:
         rows["missing"] = (rows["due"] - rows["submitted"]).clip(lower=0)
         frames.append(rows)
     return pd.concat(frames, ignore_index=True)
+
+
+def _read(source: Path, name: str) -> pd.DataFrame:
+    path = source / f"{name}.csv"
+    if not path.is_file():
+        print(f"error: {path} not found: pass --source with the folder of OULAD's CSV files",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(2)
+    return pd.read_csv(path)
 
 
 def module_rates(students: pd.DataFrame) -> pd.Series:
@@ -203,6 +212,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.save and args.without:
         parser.error("--save records the peers with all their columns: drop --without")
+    if not args.results.is_file():
+        parser.error(f"{args.results} not found: run oulad_eval.py --save first, or pass --results")
     model_results = json.loads(args.results.read_text())
     report = {}
     for label in NOT_RETAINED:

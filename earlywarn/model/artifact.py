@@ -43,7 +43,12 @@ from earlywarn.model.calibration import (
     cross_validated_ece,
 )
 from earlywarn.model.columns import CHECKPOINT_WEEK, FeatureColumn
-from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY, HistoricalRates
+from earlywarn.model.history import (
+    COLLINEAR_WITH_RATE,
+    HISTORY_COLUMN,
+    HISTORY_KEY,
+    HistoricalRates,
+)
 from earlywarn.model.linear import MonotoneLinear
 from earlywarn.model.reference import Stats, frame_stats, training_reference
 
@@ -143,7 +148,7 @@ class RetentionModel:
         self._reset_fitted_extras()
         init_train = init_eval = None
         if self.linear_base:
-            without = frozenset({HISTORY_KEY}) if self.history_ is not None else frozenset()
+            without = COLLINEAR_WITH_RATE if self.history_ is not None else frozenset()
             self.linear_ = MonotoneLinear(self.linear_l2, without).fit(train, y_train, columns)
             init_train, init_eval = self.linear_.logit(train), self.linear_.logit(held_out)
         self.booster_, self.best_iteration_ = booster.grow(

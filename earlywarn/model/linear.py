@@ -23,9 +23,8 @@ class MonotoneLinear:
 
     Numbers are imputed with the training median and standardised; a categorical feature is one
     indicator per known category (missing: none), except those named in ``without``, which add
-    nothing (the program beside its historical rate: the two are collinear, so the program's
-    indicators and the rate's coefficient could trade off freely, and a program new to the model,
-    with no indicator, would get whatever is left of that trade). A coefficient of a feature with
+    nothing (the program beside its historical rate: earlywarn.model.history.COLLINEAR_WITH_RATE).
+    A coefficient of a feature with
     ``monotone_risk`` +1 is bounded at >= 0, -1 at <= 0; the others are free. L2-penalised
     (``l2`` on the standardised scale), fitted by L-BFGS-B, so deterministic. A feature's
     contribution to the logit is its coefficient(s) times its standardised value, so the

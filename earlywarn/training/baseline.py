@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from earlywarn.model.columns import FeatureColumn
-from earlywarn.training.fit import DatasetSplit, risk_target, training_rows
+from earlywarn.training.fit import DatasetSplit, TrainingRows, training_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,7 +38,13 @@ def baseline_frame(frame: pd.DataFrame, columns: list[FeatureColumn]) -> pd.Data
     return pd.DataFrame(data, index=frame.index)
 
 
-def fit_baseline(split: DatasetSplit, columns: list[FeatureColumn], *, seed: int) -> Pipeline:
+def fit_baseline(
+    split: DatasetSplit,
+    columns: list[FeatureColumn],
+    *,
+    seed: int,
+    rows: TrainingRows | None = None,
+) -> Pipeline:
     """A logistic-regression baseline (impute + scale + one-hot) on the same training rows and
     inputs as the model, its out-of-fold program history included."""
     from sklearn.compose import ColumnTransformer
@@ -47,9 +53,9 @@ def fit_baseline(split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
     from sklearn.pipeline import Pipeline, make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    rows = training_rows(split, seed)[0]
-    columns = _without_program(rows, [*columns, *_derived_columns(rows, columns)])
-    train = baseline_frame(rows, columns)
+    history, y, _, _ = rows if rows is not None else training_rows(split, seed)
+    columns = _without_program(history, [*columns, *_derived_columns(history, columns)])
+    train = baseline_frame(history, columns)
     # Like the boosted model, leave out columns with no value in any training row: an imputer has
     # nothing to learn from them (and would warn and drop them at every transform).
     observed = [c for c in columns if train[c.name].notna().any()]
@@ -71,7 +77,7 @@ def fit_baseline(split: DatasetSplit, columns: list[FeatureColumn], *, seed: int
     pipeline = Pipeline(
         [("prepare", prepare), ("model", LogisticRegression(max_iter=2000, random_state=seed))]
     )
-    pipeline.fit(train[numeric + categorical], risk_target(split.train))
+    pipeline.fit(train[numeric + categorical], y)
     return pipeline
 
 
@@ -85,16 +91,13 @@ def _derived_columns(rows: pd.DataFrame, columns: list[FeatureColumn]) -> list[F
 
 
 def _without_program(rows: pd.DataFrame, columns: list[FeatureColumn]) -> list[FeatureColumn]:
-    """``columns`` without the categorical program where its historical rate is an input: the two
-    are collinear, so the program's indicators and the rate's coefficient trade off freely, and a
-    program new to the baseline (no indicator) gets an arbitrary offset. On OULAD 2014B, where
-    module CCC is new, the baseline's week-1 ROC-AUC on withdrawn was 0.578 with the program and
-    0.620 without."""
-    from earlywarn.model.history import HISTORY_COLUMN, HISTORY_KEY
+    """``columns`` without those collinear with the program's historical rate where the rate is
+    an input (earlywarn.model.history.COLLINEAR_WITH_RATE)."""
+    from earlywarn.model.history import COLLINEAR_WITH_RATE, HISTORY_COLUMN
 
     if HISTORY_COLUMN not in rows.columns:
         return columns
-    return [c for c in columns if c.name != HISTORY_KEY]
+    return [c for c in columns if c.name not in COLLINEAR_WITH_RATE]
 
 
 def baseline_risk(pipeline: Pipeline, frame: pd.DataFrame, columns: list[FeatureColumn]) -> Any:

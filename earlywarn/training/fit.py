@@ -245,9 +245,15 @@ def with_history(train: pd.DataFrame, folds: Any) -> pd.DataFrame:
     return train.assign(**{HISTORY_COLUMN: rates.astype("float32")})
 
 
-def training_rows(split: DatasetSplit, seed: int) -> tuple[pd.DataFrame, Any, Any, Any]:
+#: What :func:`training_rows` gives: the rows with their program history, the risk target, the
+#: students and the cross-fitting folds.
+TrainingRows = tuple["pd.DataFrame", Any, Any, Any]
+
+
+def training_rows(split: DatasetSplit, seed: int) -> TrainingRows:
     """The training rows with their out-of-fold program history, their risk target, students and
-    cross-fitting folds (seeded, so the model and the baseline see the same values)."""
+    cross-fitting folds (seeded, so the model and the baseline see the same values). Computed
+    once per run (training/pipeline.py) and given to both: the history copies the rows."""
     from earlywarn.model.calibration import calibration_folds
 
     y = risk_target(split.train).to_numpy()
@@ -291,6 +297,7 @@ def fit_retention_model(
     *,
     seed: int,
     progress: Progress = quiet,
+    rows: TrainingRows | None = None,
 ) -> RetentionModel:
     """LightGBM on every training cohort with cross-fitted early stopping and calibration.
 
@@ -301,10 +308,11 @@ def fit_retention_model(
     folds' kept iterations (``trees_``), then calibrated on the out-of-fold scores. Early
     stopping thus sees students of the same seasons as training (a later cohort's shift in base
     rate would otherwise stop it after a tree or two), and nothing earlier is left untrained on.
+    ``rows``: :func:`training_rows` of ``split`` and ``seed``, when the caller has them.
     """
     import numpy as np
 
-    train, y, ids, folds = training_rows(split, seed)
+    train, y, ids, folds = rows if rows is not None else training_rows(split, seed)
     weeks = np.asarray(train["checkpoint_week"]) if "checkpoint_week" in train.columns else None
     # Every plain booster of this run bins the same training rows: binned once, here.
     template = _retention_model(columns, seed=seed, linear_base=False)

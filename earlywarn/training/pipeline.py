@@ -37,6 +37,7 @@ from earlywarn.training.fit import (
     quiet,
     risk_target,
     split_by_time,
+    training_rows,
     without_cohort_constants,
     without_course_design,
 )
@@ -114,11 +115,15 @@ def train_on_dataset(
     # products release the GIL, and the booster keeps two cores busy only part of the time.
     # "baseline" in step_seconds is the time left to wait for it (and for ``alongside``) once the
     # model is done.
+    # Both learn from the same rows, folds and out-of-fold program history: computed once.
+    rows = training_rows(split, settings.seed)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="beside-model") as beside:
-        fitting = beside.submit(fit_baseline, split, columns, seed=settings.seed)
+        fitting = beside.submit(fit_baseline, split, columns, seed=settings.seed, rows=rows)
         if alongside is not None:
             beside.submit(alongside)
-        model = fit_retention_model(split, columns, seed=settings.seed, progress=progress)
+        model = fit_retention_model(
+            split, columns, seed=settings.seed, progress=progress, rows=rows
+        )
         lap("model")
         progress(
             f"model: {model.best_iteration_} trees, {model.calibration_method_} calibration, "
