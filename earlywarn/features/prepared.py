@@ -107,22 +107,29 @@ class History:
             pos = np.minimum(np.searchsorted(sorted_keys, triple), n_enr - 1)
             return order[pos], sorted_keys[pos] == triple
 
+        # Intermediates of the length of the activity table are dropped as soon as they are used:
+        # with OULAD's full clickstream each is 85 MB.
         triple = (student * n_terms + term) * n_courses + course
         late = day > term_end_day[term]
+        late_triple = triple[late]
         d0 = int(day.min())
         span = int(day.max()) - d0 + 1
-        cell = triple * span + (day - d0)
-        before_cells = cell[~late] if late.any() else cell
+        triple *= span
+        triple += day
+        triple -= d0
+        before_cells = triple[~late] if late.any() else triple
+        del triple
         if len(before_cells):
             heads = np.concatenate([[True], before_cells[1:] != before_cells[:-1]])
             distinct = sorted_distinct(before_cells[heads])
+            del before_cells, heads
             owner = distinct // span
             starts = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
             owners = owner[starts]
             counts = np.diff(np.concatenate([starts, [len(owner)]]))
             enr, matched = enrollment_of(owners)
             np.add.at(full, enr[matched], counts[matched])
-        enr_late, matched_late = enrollment_of(triple[late])
+        enr_late, matched_late = enrollment_of(late_triple)
         return cls(
             full,
             enr_late[matched_late],
@@ -233,7 +240,9 @@ def prepare(tables: Tables) -> Prepared:
         a_term = act["term_id"].cat.codes.to_numpy(np.int64)
         a_at = to_us(act["started_at"])
         a_day = zones.local_day(a_at, student_program[a_student])
-        first = a_term == student_first_term[a_student]
+        first_term = a_term == student_first_term[a_student]
+        # Where every row is of a first term (OULAD), a view rather than a copy of each column.
+        first: slice | np.ndarray = slice(None) if first_term.all() else first_term
         minutes = act["minutes"].to_numpy(np.float64)
         activity = CohortRows.build(
             a_term[first],

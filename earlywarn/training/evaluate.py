@@ -15,7 +15,7 @@ Every metric is about the *at-risk* class (1 = not retained) and a probability o
 * ``roc_auc`` with ``roc_auc_ci`` (a 95% percentile bootstrap interval over the week's
   students), ``pr_auc`` (average precision), ``brier``;
 * ``ece``: expected calibration error, 10 equal-width bins, count-weighted
-  (:func:`earlywarn.model.artifact.expected_calibration_error`); for the model also its noise floor
+  (:func:`earlywarn.model.metrics.expected_calibration_error`); for the model also its noise floor
   (``ece_floor``, ``ece_floor_p95``: the mean and 95th percentile of the ECE that a perfectly
   calibrated model with the very same predictions would show on this many rows, its labels drawn
   from the predictions themselves) and ``ece_debiased`` = ``ece - ece_floor``;
@@ -151,7 +151,7 @@ def ece_if_calibrated(
 ) -> tuple[float, float]:
     """The mean and 95th percentile of the ECE that perfectly calibrated predictions ``risk``
     would show on ``len(risk)`` rows: labels drawn from ``risk`` itself, binned as
-    :func:`earlywarn.model.artifact.expected_calibration_error` bins. An observed ECE below the 95th
+    :func:`earlywarn.model.metrics.expected_calibration_error` bins. An observed ECE below the 95th
     percentile is what sampling noise alone would give."""
     import numpy as np
 

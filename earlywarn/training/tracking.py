@@ -55,7 +55,9 @@ def data_fingerprint(tables: Tables, data_dir: Path, as_of: Any) -> dict[str, An
         source = tables.sources.get(name)
         entry: dict[str, Any] = {"rows": len(frame)}
         if source is not None and Path(source).is_file():
-            file_hash = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+            # Streamed: an activity table can be a gigabyte (OULAD's full clickstream).
+            with Path(source).open("rb") as handle:
+                file_hash = hashlib.file_digest(handle, "sha256").hexdigest()
             entry |= {"file": Path(source).name, "sha256": file_hash}
             digest.update(f"{name}:{file_hash}".encode())
         files[name] = entry
