@@ -120,6 +120,7 @@ def write_clickstream(out: Path, seed: int = 0) -> int:
             group["date_unregistration"].fillna(group["module_presentation_length"]).to_numpy()
         )
         last_day = np.minimum(last_day, group["module_presentation_length"].to_numpy())
+        rows[last_day < -10] = 0  # withdrew before the clickstream begins
         students = np.repeat(group["id_student"].to_numpy(), rows)
         span = np.repeat(last_day + 11, rows)
         clicks = pd.DataFrame(

@@ -51,3 +51,40 @@ def test_the_scaled_copy_adds_the_copied_presentations_under_new_ids(tmp_path: P
     assert result.exit_code == 0, result.output
     outcomes = _rows(tmp_path / "folder", "outcomes.csv")
     assert len(outcomes) == registrations
+
+
+def test_the_made_up_clickstream_is_on_each_presentations_sites_and_imports(
+    tmp_path: Path,
+) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import oulad_scaled
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+    scaled = tmp_path / "scaled"
+    registrations = oulad_scaled.write_scaled_copy(SLICE, scaled)
+    written = oulad_scaled.write_clickstream(scaled)
+    clicks = _rows(scaled, "studentVle.csv")
+    assert len(clicks) == written
+    # About the full file's density (a Poisson-gamma draw per registration).
+    assert 0.5 < written / registrations / oulad_scaled.CLICK_ROWS_PER_REGISTRATION < 1.5
+    sites = {(r["code_module"], r["code_presentation"], r["id_site"])
+             for r in _rows(scaled, "vle.csv")}  # fmt: skip
+    assert all((c["code_module"], c["code_presentation"], c["id_site"]) in sites for c in clicks)
+    left = {
+        (r["code_module"], r["code_presentation"], r["id_student"]): int(r["date_unregistration"])
+        for r in _rows(scaled, "studentRegistration.csv")
+        if r["date_unregistration"]
+    }
+    key = ("code_module", "code_presentation", "id_student")
+    assert all(int(c["date"]) <= left.get(tuple(c[k] for k in key), 10**6) for c in clicks)
+    assert {c["code_presentation"] for c in clicks} >= {"2012J", "2014J"}
+
+    result = CliRunner().invoke(
+        cli,
+        ["import", "oulad", str(scaled), "--out", str(tmp_path / "folder"), "--label",
+         "withdrawn"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "folder" / "activity.csv").stat().st_size > 0
