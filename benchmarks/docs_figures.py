@@ -125,7 +125,8 @@ def render_oulad(results: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, r in results.items():
         by_week = {row["week"]: row for row in r["weeks"]}
-        cells = [OULAD_LABELS.get(label, label)]
+        clicks = " (clickstream)" if r.get("clickstream") else ""
+        cells = [OULAD_LABELS.get(label, label) + clicks]
         for week in OULAD_WEEKS:
             row = by_week.get(week)
             cells.append(

@@ -81,3 +81,30 @@ def test_import_and_train_evaluate_the_latest_presentation_by_week(
     assert "prior_attempts" in summary["features"]
     assert "first_term_credits" in summary["features"]
     assert "forum_replies" in summary["features_never_observed"]
+
+
+def test_the_benchmark_imports_the_clickstream_only_when_the_full_file_is_there(
+    tmp_path: Path,
+) -> None:
+    import sys
+
+    from tests.paths import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import oulad_eval
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+    # The shared copy and the slice hold only the fragment: every student of another
+    # presentation would read as never active, so the benchmark leaves the clickstream out.
+    assert (SLICE / "studentVle_fragment.csv").is_file()
+    assert not oulad_eval.has_clickstream(SLICE)
+    full = tmp_path / "full"
+    shutil.copytree(SLICE, full)
+    shutil.copyfile(SLICE / "studentVle_fragment.csv", full / "studentVle.csv")
+    assert oulad_eval.has_clickstream(full)
+    summary = oulad_eval.evaluate(full, "withdrawn", tmp_path / "work", clickstream=True)
+    assert summary["clickstream"] is True
+    # Imported with the activity: its features are observed for the fragment's students.
+    assert "days_active_first_term" not in summary["features_never_observed"]
