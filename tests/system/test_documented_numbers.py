@@ -4,12 +4,11 @@ earlywarn/settings.py, and the README's benchmark figures are the ones `make ben
 from __future__ import annotations
 
 import re
-import sys
 from typing import Any
 
 from earlywarn.core.settings import Settings
 from earlywarn.mail.delivery import RetryPolicy
-from tests.paths import REPO
+from tests.paths import REPO, benchmark_module
 
 ROOT = REPO
 README = ROOT / "README.md"
@@ -97,11 +96,7 @@ def test_the_operations_doc_states_the_smtp_and_retry_defaults() -> None:
 
 
 def test_the_readme_benchmark_blocks_are_what_the_recorded_results_give() -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import docs_figures
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    docs_figures = benchmark_module("docs_figures")
     text = README.read_text(encoding="utf-8")
     rewritten = docs_figures.rewrite(text, docs_figures.load_results())
     assert rewritten == text, "README figures differ from benchmarks/results: run make bench"

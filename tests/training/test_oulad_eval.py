@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from earlywarn.cli import cli
 from earlywarn.training.params import CHECKPOINT_WEEKS
-from tests.paths import TEST_DATA
+from tests.paths import TEST_DATA, benchmark_module
 
 SLICE = TEST_DATA / "oulad_slice"
 WEEK_KEYS = {"week", "n", "roc_auc", "pr_auc", "brier", "ece", "baseline_roc_auc"}
@@ -86,15 +86,7 @@ def test_import_and_train_evaluate_the_latest_presentation_by_week(
 def test_the_benchmark_imports_the_clickstream_only_when_the_full_file_is_there(
     tmp_path: Path,
 ) -> None:
-    import sys
-
-    from tests.paths import REPO
-
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import oulad_eval
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    oulad_eval = benchmark_module("oulad_eval")
 
     # The shared copy and the slice hold only the fragment: every student of another
     # presentation would read as never active, so the benchmark leaves the clickstream out.

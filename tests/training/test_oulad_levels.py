@@ -3,23 +3,18 @@ within each module: what it reports has to mean what it says."""
 
 from __future__ import annotations
 
-import sys
 from types import ModuleType
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tests.paths import REPO
+from tests.paths import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def levels() -> ModuleType:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import oulad_levels
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    oulad_levels = benchmark_module("oulad_levels")
     return oulad_levels
 
 

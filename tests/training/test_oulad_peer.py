@@ -3,7 +3,6 @@ population rule, read from the raw OULAD files instead of through the importer."
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -12,17 +11,13 @@ from earlywarn.cli import cli
 from earlywarn.contract import load_tables
 from earlywarn.training.dataset import build_training_dataset
 from earlywarn.training.pipeline import default_as_of
-from tests.paths import REPO, TEST_DATA
+from tests.paths import TEST_DATA, benchmark_module
 
 SLICE = TEST_DATA / "oulad_slice"
 
 
 def test_the_peers_score_the_students_the_model_scores_each_week(tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import oulad_peer
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    oulad_peer = benchmark_module("oulad_peer")
 
     folder = tmp_path / "contract"
     done = CliRunner().invoke(

@@ -4,13 +4,12 @@ registrations, no id shared with the original, and `earlywarn import oulad` take
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from earlywarn.cli import cli
-from tests.paths import REPO, TEST_DATA
+from tests.paths import TEST_DATA, benchmark_module
 
 SLICE = TEST_DATA / "oulad_slice"
 
@@ -21,11 +20,7 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
 
 
 def test_the_scaled_copy_adds_the_copied_presentations_under_new_ids(tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import oulad_scaled
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    oulad_scaled = benchmark_module("oulad_scaled")
 
     registrations = oulad_scaled.write_scaled_copy(SLICE, tmp_path / "scaled")
 
@@ -56,11 +51,7 @@ def test_the_scaled_copy_adds_the_copied_presentations_under_new_ids(tmp_path: P
 def test_the_made_up_clickstream_is_on_each_presentations_sites_and_imports(
     tmp_path: Path,
 ) -> None:
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        import oulad_scaled
-    finally:
-        sys.path.remove(str(REPO / "benchmarks"))
+    oulad_scaled = benchmark_module("oulad_scaled")
 
     scaled = tmp_path / "scaled"
     registrations = oulad_scaled.write_scaled_copy(SLICE, scaled)
