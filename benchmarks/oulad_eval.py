@@ -63,11 +63,33 @@ def earlywarn(*args: str) -> tuple[str, int]:
     return done.stdout, int(peak[-1].split()[1]) // 1024 if peak else -1
 
 
+def say(line: str) -> None:
+    """A progress or error line on stderr (stdout carries the results)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def oulad_clickstream(source: Path) -> Path | None:
+    """The importer's own check that ``source`` holds OULAD's files
+    (:func:`earlywarn.importers.oulad.source.check_folder`): the clickstream file it would read,
+    if any. A one-line error and exit code 2 when the folder is not OULAD's."""
+    from earlywarn.core.errors import DataFolderError
+    from earlywarn.importers.oulad.source import check_folder
+
+    try:
+        return check_folder(source)
+    except DataFolderError as exc:
+        say(f"error: {exc}")
+        raise SystemExit(2) from None
+
+
 def has_clickstream(source: Path) -> bool:
     """True when ``source`` has OULAD's full clickstream (``studentVle.csv``), not just the
     fragment: with the fragment alone, every other presentation's students would read as never
     active."""
-    return (source / "studentVle.csv").is_file()
+    from earlywarn.importers.oulad.source import CLICKSTREAM_FILES
+
+    clicks = oulad_clickstream(source)
+    return clicks is not None and clicks.name == CLICKSTREAM_FILES[0]
 
 
 def evaluate(source: Path, label: str, work: Path, clickstream: bool = False) -> dict[str, Any]:
@@ -75,9 +97,11 @@ def evaluate(source: Path, label: str, work: Path, clickstream: bool = False) ->
     ``earlywarn train --json`` summary plus timings."""
     folder = work / f"oulad-{label}"
     started = time.perf_counter()
+    say(f"{label}: importing {source} (earlywarn import oulad)")
     earlywarn("import", "oulad", str(source), "--out", str(folder), "--label", label,
               *([] if clickstream else ["--no-activity"]))  # fmt: skip
     imported = time.perf_counter()
+    say(f"{label}: training (earlywarn train --json), about half a minute on 2 cores")
     output, peak_mb = earlywarn(
         "--home", str(work / f"home-{label}"), "train", str(folder), "--json"
     )

@@ -22,41 +22,38 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from oulad_eval import DEFAULT_SOURCE, LABELS, earlywarn, weeks_wanted
+from oulad_eval import DEFAULT_SOURCE, LABELS, earlywarn, oulad_clickstream, say, weeks_wanted
+from scipy.optimize import brentq
+from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
-SHIFT_ROUNDS = 60  # bisection steps for one module's logit shift (2^-60 of a 40-wide bracket)
+from earlywarn.model.metrics import expected_calibration_error as ece
 
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p.astype(float), 1e-9, 1 - 1e-9)
-    return np.log(q / (1 - q))
-
-
-def _expit(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+#: The widest logit shift a module's risks are moved by: a risk of 1e-9 to one of 1 - 1e-9.
+MAX_SHIFT = 42.0
 
 
 def relevel(y: np.ndarray, risk: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """``risk`` with each group's logits shifted so that the group's mean risk is its rate in
-    ``y``; the order inside each group is unchanged."""
-    z = _logit(risk)
+    ``y``; the order inside each group is unchanged. A group with one class only is set to it."""
+    z = logit(np.clip(risk.astype(float), 1e-9, 1 - 1e-9))
     out = np.empty(len(z))
     for group in np.unique(groups):
         inside = groups == group
-        rate, zg = y[inside].mean(), z[inside]
-        low, high = -20.0, 20.0
-        for _ in range(SHIFT_ROUNDS):
-            mid = (low + high) / 2
-            low, high = (mid, high) if _expit(zg + mid).mean() < rate else (low, mid)
-        out[inside] = _expit(zg + (low + high) / 2)
+        rate, zg = float(y[inside].mean()), z[inside]
+        if rate in (0.0, 1.0):
+            out[inside] = rate
+            continue
+        shift = brentq(
+            lambda s, zg=zg, rate=rate: expit(zg + s).mean() - rate, -MAX_SHIFT, MAX_SHIFT
+        )
+        out[inside] = expit(zg + shift)
     return out
 
 
@@ -72,12 +69,6 @@ def within_group_auc(y: np.ndarray, risk: np.ndarray, groups: np.ndarray) -> flo
     return total / weight if weight else None
 
 
-def ece(y: np.ndarray, risk: np.ndarray) -> float:
-    from earlywarn.model.metrics import expected_calibration_error
-
-    return float(expected_calibration_error(y, risk))
-
-
 def week_levels(y: np.ndarray, risk: np.ndarray, groups: np.ndarray, new: set[str]) -> dict:
     """One week's split of the ROC-AUC, the ECE with and without ``new`` groups, and each
     group's rows, rate and mean risk."""
@@ -88,8 +79,8 @@ def week_levels(y: np.ndarray, risk: np.ndarray, groups: np.ndarray, new: set[st
         "roc_auc": auc,
         "levels_known": roc_auc_score(y, relevel(y, risk, groups)) if auc is not None else None,
         "within_module": within_group_auc(y, risk, groups),
-        "ece": ece(y, risk),
-        "ece_without_new": ece(y[old], risk[old]) if old.any() else None,
+        "ece": float(ece(y, risk)),
+        "ece_without_new": float(ece(y[old], risk[old])) if old.any() else None,
         "modules": {
             str(g): {
                 "n": int((groups == g).sum()),
@@ -108,7 +99,7 @@ def train_in_process(folder: Path) -> tuple[pd.DataFrame, set[str]]:
     from earlywarn.core.settings import Settings
     from earlywarn.training.pipeline import train_from_folder
 
-    result = train_from_folder(Settings(), folder, log=False)
+    result = train_from_folder(Settings(), folder, log=False, progress=say)
     test, train = result.split.test, result.split.train
     rows = pd.DataFrame(
         {
@@ -131,12 +122,10 @@ def main() -> None:
     parser.add_argument("--label", choices=LABELS, default=LABELS[0], help="what is predicted")
     parser.add_argument("--weeks", default="1-8", help="checkpoint weeks, e.g. 1-8")
     args = parser.parse_args()
-    if not (args.source / "studentInfo.csv").is_file():
-        print(f"error: {args.source} has no studentInfo.csv; pass --source with OULAD's CSV files",
-              file=sys.stderr)  # fmt: skip
-        raise SystemExit(2)
+    oulad_clickstream(args.source)  # a one-line error unless it holds OULAD's files
     with tempfile.TemporaryDirectory(prefix="oulad-levels-") as scratch:
         folder = Path(scratch) / "folder"
+        say(f"importing {args.source} (earlywarn import oulad --label {args.label})")
         earlywarn("import", "oulad", str(args.source), "--out", str(folder), "--label",
                   args.label, "--no-activity")  # fmt: skip
         rows, new = train_in_process(folder)

@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
-from oulad_eval import DEFAULT_SOURCE, earlywarn
+from oulad_eval import DEFAULT_SOURCE, earlywarn, oulad_clickstream, say
 
 TABLES = ("courses", "assessments", "studentInfo", "studentRegistration", "studentAssessment")
 # (presentation copied, the made-up presentation, student id offset, assessment id offset)
@@ -138,10 +137,6 @@ def write_clickstream(out: Path, seed: int = 0) -> int:
     return written
 
 
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="the OULAD folder")
@@ -151,26 +146,23 @@ def main() -> None:
         help="also write a made-up studentVle.csv at the full file's size and import it",
     )
     args = parser.parse_args()
-    missing = [f"{name}.csv" for name in TABLES if not (args.source / f"{name}.csv").is_file()]
-    if missing:
-        _say(f"error: {args.source} has no {missing[0]}; pass --source with OULAD's CSV files")
-        raise SystemExit(2)
+    oulad_clickstream(args.source)  # a one-line error unless it holds OULAD's files
     with tempfile.TemporaryDirectory(prefix="oulad-scaled-") as scratch:
         work = Path(scratch)
-        _say(f"writing the scaled copy of {args.source}")
+        say(f"writing the scaled copy of {args.source}")
         registrations = write_scaled_copy(args.source, work / "oulad")
         clicks = 0
         if args.clickstream:
-            _say("writing a made-up studentVle.csv at the full file's size")
+            say("writing a made-up studentVle.csv at the full file's size")
             clicks = write_clickstream(work / "oulad")
-        _say(f"importing {registrations:,} registrations (earlywarn import oulad)")
+        say(f"importing {registrations:,} registrations (earlywarn import oulad)")
         started = time.perf_counter()
         _, import_peak_mb = earlywarn(
             "import", "oulad", str(work / "oulad"), "--out", str(work / "folder"),
             "--label", "withdrawn", *([] if args.clickstream else ["--no-activity"]),
         )  # fmt: skip
         import_wall = time.perf_counter() - started
-        _say("training (earlywarn train --json): about a minute on 2 cores")
+        say("training (earlywarn train --json): about a minute on 2 cores")
         started = time.perf_counter()
         output, peak_mb = earlywarn("--home", str(work / "home"), "train", str(work / "folder"),
                                     "--json")  # fmt: skip
